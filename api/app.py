@@ -1,0 +1,60 @@
+"""The FastAPI application: lifespan builds the container; routers do the rest."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.middleware import RequestContext, UploadLimit
+from api.routers import (
+    auth,
+    catalog,
+    checkout,
+    customer_orders,
+    health,
+    quotes,
+    staff_orders,
+    stats,
+)
+from infra.bootstrap import Container, bootstrap
+from infra.logging import configure_logging
+from infra.settings import Settings
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    """Build the app; pass a container to share one (tests), or settings to build one."""
+    settings = settings or (container.settings if container else Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = container is None
+        app.state.container = container or bootstrap(settings)
+        if owned and settings.projections_in_process:
+            app.state.container.start_projections()
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.container.close()
+
+    configure_logging(json_lines=settings.env == "production", level=settings.log_level)
+    app = FastAPI(title="fabledger", version="0.1.0", lifespan=lifespan)
+    install_error_handlers(app)
+    for router in (
+        health.router,
+        auth.router,
+        catalog.router,
+        quotes.router,
+        checkout.router,
+        customer_orders.router,
+        staff_orders.admin_router,
+        staff_orders.moderator_router,
+        stats.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(UploadLimit, max_bytes=settings.max_file_bytes)
+    app.add_middleware(RequestContext)
+    return app

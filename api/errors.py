@@ -1,0 +1,102 @@
+"""One place that turns every failure into a status and {"error": "..."}."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import eventsourcing.persistence
+import psycopg
+import psycopg_pool
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from domain.errors import (
+    Conflict,
+    DomainError,
+    FileTooLarge,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+)
+
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    FileTooLarge: 413,
+    NotFound: 404,
+    Conflict: 409,
+    Unauthorized: 401,
+    Forbidden: 403,
+    Unavailable: 503,
+}
+
+log = structlog.get_logger("fabledger.api")
+
+# Errors that mean "the database is away or busy", from the event store or a view.
+DATABASE_OUTAGES = (
+    eventsourcing.persistence.OperationalError,
+    eventsourcing.persistence.InterfaceError,
+    psycopg.OperationalError,
+    psycopg_pool.PoolTimeout,
+    sqlite3.OperationalError,
+)
+
+
+def status_for(error: DomainError) -> int:
+    """The HTTP status of a domain error (its nearest mapped base class)."""
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return 400
+
+
+def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
+    """The one error body shape."""
+    return JSONResponse(status_code=status, content={"error": message, **extra})
+
+
+def describe_validation(error: RequestValidationError) -> str:
+    """A short sentence naming each bad field, e.g. 'quantity: Input should be ...'."""
+    parts = []
+    for item in error.errors():
+        location = ".".join(
+            str(p) for p in item.get("loc", ()) if p not in ("body", "query", "form")
+        )
+        parts.append(
+            f"{location}: {item.get('msg', 'invalid')}" if location else item.get("msg", "")
+        )
+    return "; ".join(parts) or "invalid request"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers; nothing reaches a client as a stack trace."""
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
+        return error_response(status_for(error), error.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        return error_response(422, describe_validation(error))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, error: HTTPException) -> JSONResponse:
+        message = error.detail if isinstance(error.detail, str) else "request failed"
+        return error_response(error.status_code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        log.error("unhandled_error", error_type=type(error).__name__, exc_info=error)
+        if _is_database_outage(error):
+            return error_response(503, "database unavailable; retry shortly")
+        return error_response(500, "internal error")
+
+
+def _is_database_outage(error: Exception) -> bool:
+    """Connection-level database failures are a 503 (retry), not a bug."""
+    return isinstance(error, DATABASE_OUTAGES)

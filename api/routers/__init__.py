@@ -1,0 +1,1 @@
+"""fabledger api routers layer."""

@@ -1,0 +1,27 @@
+"""Public catalog data: the materials on offer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import ContainerDep
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/api/materials")
+def list_materials(container: ContainerDep) -> dict[str, Any]:
+    """Active materials with display name, colours and density."""
+    materials = [
+        {
+            "name": m.code,
+            "display_name": m.display_name,
+            "density_g_cm3": m.density_g_cm3,
+            "colors": list(m.colors),
+        }
+        for m in sorted(container.catalog.materials().values(), key=lambda m: m.code)
+        if m.active
+    ]
+    return {"materials": materials}

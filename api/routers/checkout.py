@@ -1,0 +1,74 @@
+"""Single-item checkout: places an order from a file or an earlier upload session."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Header, Response, UploadFile
+
+from api.deps import CallerDep, ContainerDep
+from api.presenters import customer_order
+from api.uploads import read_upload
+from application.checkout import CheckoutRequest
+
+router = APIRouter(prefix="/api", tags=["checkout"])
+
+ShortText = Annotated[str, Form(max_length=200)]
+
+
+@router.post("/checkout", status_code=201)
+async def checkout(
+    caller: CallerDep,
+    container: ContainerDep,
+    response: Response,
+    material: Annotated[str, Form(max_length=40)],
+    color: Annotated[str, Form(max_length=40)] = "",
+    quantity: Annotated[int, Form()] = 1,
+    infill: Annotated[float, Form()] = 20,
+    fulfillment: Annotated[str, Form(max_length=20)] = "pickup",
+    priority_print: Annotated[bool, Form()] = False,
+    model_file: Annotated[UploadFile | None, File()] = None,
+    session_id: Annotated[str | None, Form(max_length=64)] = None,
+    shipping_name: ShortText = "",
+    shipping_phone: Annotated[str, Form(max_length=20)] = "",
+    shipping_address: Annotated[str, Form(max_length=500)] = "",
+    shipping_city: ShortText = "",
+    shipping_state: ShortText = "",
+    shipping_zip: Annotated[str, Form(max_length=12)] = "",
+    notes: Annotated[str, Form(max_length=2000)] = "",
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> dict[str, Any]:
+    """Place an order; the same Idempotency-Key returns the same order (200, not 201)."""
+    data, filename = (None, None)
+    if model_file is not None:
+        data, filename = await read_upload(model_file, container.settings.max_file_bytes)
+    address = {
+        "name": shipping_name,
+        "phone": shipping_phone,
+        "address": shipping_address,
+        "city": shipping_city,
+        "state": shipping_state,
+        "zip": shipping_zip,
+    }
+    result = container.checkout.place(
+        CheckoutRequest(
+            customer_id=caller.id,
+            customer_email=caller.user.email,
+            material=material,
+            color=color or None,
+            quantity=quantity,
+            infill_pct=infill,
+            fulfillment=fulfillment,
+            priority=priority_print,
+            shipping_address=address if fulfillment == "shipping" else None,
+            notes=notes,
+            model_bytes=data,
+            filename=filename,
+            session_id=session_id,
+            idempotency_key=idempotency_key,
+        )
+    )
+    if not result.created:
+        response.status_code = 200
+    response.headers["X-Position"] = str(result.position)
+    return {"order": customer_order(result.order), "position": result.position}

@@ -1,0 +1,69 @@
+"""A customer's own orders, and public tracking by tracking number."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from api.deps import CallerDep, ContainerDep, ReadAfter, parse_id
+from api.presenters import customer_order, customer_timeline
+from api.routers.staff_orders import page_of
+from domain.errors import InvalidInput, NotFound
+from domain.orders import STATUSES
+from projections.orders import MAX_PAGE_SIZE, OrderQuery, find_by_tracking_number, list_orders
+
+router = APIRouter(prefix="/api", tags=["customer orders"])
+
+# Columns of the orders view that a stranger with the tracking number may see.
+PUBLIC_TRACKING_FIELDS = (
+    "tracking_number",
+    "status",
+    "fulfillment",
+    "carrier_tracking_number",
+    "created_at",
+    "updated_at",
+)
+
+
+@router.get("/user/orders", dependencies=[ReadAfter])
+def my_orders(
+    caller: CallerDep,
+    container: ContainerDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, Any]:
+    """The caller's orders, newest first."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"unknown status '{status}'; expected one of {', '.join(STATUSES)}")
+    query = OrderQuery(page=page, limit=limit, status=status, customer_id=caller.id)
+    with container.views.reading() as cur:
+        items, total = list_orders(cur, query)
+    for item in items:
+        del item["customer_email"]
+    return page_of(items, total, query)
+
+
+@router.get("/user/orders/{order_id}")
+def my_order(order_id: str, caller: CallerDep, container: ContainerDep) -> dict[str, Any]:
+    """One of the caller's orders with its timeline; anyone else's is 404."""
+    oid = parse_id(order_id)
+    order = container.ordering.get_order(oid)
+    if order.customer_id != caller.id:
+        raise NotFound("order not found")
+    return customer_order(order, container.ordering.history(oid))
+
+
+@router.get("/track/{tracking_number}", dependencies=[ReadAfter])
+def track(tracking_number: str, container: ContainerDep) -> dict[str, Any]:
+    """Public tracking: status and timeline, no customer details or internal notes."""
+    with container.views.reading() as cur:
+        row = find_by_tracking_number(cur, tracking_number.strip().upper()[:40])
+    if row is None:
+        raise NotFound("no order with that tracking number")
+    history = container.ordering.history(parse_id(row["id"]))
+    return {
+        **{k: row[k] for k in PUBLIC_TRACKING_FIELDS},
+        "timeline": [e for e in customer_timeline(history) if e["type"] != "NoteAdded"],
+    }

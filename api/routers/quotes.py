@@ -1,0 +1,75 @@
+"""Model upload (analysis) and instant quotes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, UploadFile
+from pydantic import BaseModel, Field
+
+from api.deps import CallerDep, ContainerDep
+from api.uploads import read_upload
+from application.checkout import geometry_of
+from application.quoting import QuoteRequest
+from domain.errors import InvalidInput, NotFound
+from domain.pricing import PartGeometry
+
+router = APIRouter(prefix="/api", tags=["quotes"])
+
+
+@router.post("/upload-for-cart", status_code=201)
+async def upload_for_cart(
+    caller: CallerDep, container: ContainerDep, model_file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    """Analyse an uploaded model and open a session to check it out later."""
+    data, filename = await read_upload(model_file, container.settings.max_file_bytes)
+    session = container.checkout.upload(caller.id, data, filename)
+    return {"session_id": session.session_id, "filename": filename, **session.summary.to_dict()}
+
+
+class QuoteBody(BaseModel):
+    dim_x_mm: float | None = Field(default=None, gt=0)
+    dim_y_mm: float | None = Field(default=None, gt=0)
+    dim_z_mm: float | None = Field(default=None, gt=0)
+    volume_cm3: float | None = Field(default=None, gt=0)
+    surface_area_cm2: float | None = Field(default=None, gt=0)
+    session_id: str | None = Field(default=None, max_length=64)
+    material: str = Field(max_length=40)
+    color: str | None = Field(default=None, max_length=40)
+    quantity: int = 1
+    infill: float = 20
+    fulfillment: str = "pickup"
+    priority_print: bool = False
+    shipping_method: str | None = Field(default=None, max_length=40)
+    shipping_zip: str | None = Field(default=None, max_length=12)
+
+
+def _geometry(body: QuoteBody, container: ContainerDep) -> PartGeometry:
+    if body.session_id:
+        session = container.checkout.models.get_session(body.session_id)
+        if session is None:
+            raise NotFound("upload session not found; upload the model again")
+        return geometry_of(session.summary)
+    dims = (body.dim_x_mm, body.dim_y_mm, body.dim_z_mm, body.volume_cm3)
+    if any(d is None for d in dims):
+        raise InvalidInput("send dim_x_mm, dim_y_mm, dim_z_mm and volume_cm3, or a session_id")
+    x, y, z, v = (float(d) for d in dims if d is not None)
+    return PartGeometry(x, y, z, v, body.surface_area_cm2)
+
+
+@router.post("/quote")
+def instant_quote(body: QuoteBody, container: ContainerDep) -> dict[str, Any]:
+    """A transparent price: material, printing, priority, GST and untaxed shipping."""
+    price = container.quoter.quote(
+        QuoteRequest(
+            geometry=_geometry(body, container),
+            material=body.material,
+            color=body.color,
+            quantity=body.quantity,
+            infill_pct=body.infill,
+            priority=body.priority_print,
+            fulfillment=body.fulfillment,
+            shipping_zip=body.shipping_zip,
+        )
+    )
+    return {"quote": price.customer_view()}

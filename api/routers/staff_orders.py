@@ -1,0 +1,153 @@
+"""Fulfilment endpoints, mounted for admins (/api/admin) and moderators (/api/mod)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
+
+from api.deps import Caller, ContainerDep, ReadAfter, parse_id, require_role
+from api.presenters import staff_order
+from domain.errors import InvalidInput
+from domain.orders import STATUSES
+from domain.users import ADMIN, MODERATOR
+from projections.orders import MAX_PAGE_SIZE, SORTS, OrderQuery, list_orders
+
+
+class StatusBody(BaseModel):
+    status: str = Field(max_length=40)
+
+
+class TrackingBody(BaseModel):
+    tracking_number: str = Field(max_length=100)
+    tracking_url: str | None = Field(default=None, max_length=500)
+    shipping_id: str | None = Field(default=None, max_length=100)
+
+
+class PaidBody(BaseModel):
+    method: str = Field(default="manual", max_length=40)
+    reference: str = Field(default="", max_length=200)
+
+
+class NoteBody(BaseModel):
+    note: str = Field(max_length=4000)
+    is_internal: bool = True
+
+
+def order_query(
+    page: Annotated[int, Query(ge=1)] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    sort: Annotated[str, Query(max_length=20)] = "-created_at",
+) -> OrderQuery:
+    """Validated list filters."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"unknown status '{status}'; expected one of {', '.join(STATUSES)}")
+    if sort not in SORTS:
+        raise InvalidInput(f"unknown sort '{sort}'; expected one of {', '.join(SORTS)}")
+    return OrderQuery(page=page, limit=limit, status=status, q=q, sort=sort)
+
+
+def page_of(items: list[dict[str, Any]], total: int, query: OrderQuery) -> dict[str, Any]:
+    """The list envelope shared by every order list."""
+    return {"orders": items, "page": query.page, "limit": query.limit, "total": total}
+
+
+def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
+    """The same fulfilment routes, guarded by the given roles."""
+    router = APIRouter(prefix=prefix, tags=["fulfilment"])
+    Staff = Annotated[Caller, Depends(require_role(*roles))]
+
+    @router.get("/orders", dependencies=[ReadAfter])
+    def orders(
+        _: Staff, container: ContainerDep, query: Annotated[OrderQuery, Depends(order_query)]
+    ) -> dict[str, Any]:
+        """All orders, filtered, searched, sorted and paged (from the orders view)."""
+        with container.views.reading() as cur:
+            items, total = list_orders(cur, query)
+        return page_of(items, total, query)
+
+    @router.get("/orders/{order_id}")
+    def order(
+        order_id: str, _: Staff, container: ContainerDep, as_of: str | None = None
+    ) -> dict[str, Any]:
+        """Full order detail, or the order as it stood at a version or time."""
+        oid = parse_id(order_id)
+        if as_of is not None:
+            return staff_order(container.ordering.order_as_of(oid, as_of))
+        return staff_order(container.ordering.get_order(oid))
+
+    @router.get("/orders/{order_id}/history")
+    def history(order_id: str, _: Staff, container: ContainerDep) -> dict[str, Any]:
+        """Every stored event of the order, oldest first, with who caused it."""
+        entries = container.ordering.history(parse_id(order_id))
+        return {"order_id": order_id, "events": [e.to_dict() for e in entries]}
+
+    def _respond(response: Response, order: Any, position: int) -> dict[str, Any]:
+        response.headers["X-Position"] = str(position)
+        return {"order": staff_order(order), "position": position}
+
+    @router.patch("/orders/{order_id}/status")
+    def change_status(
+        order_id: str, body: StatusBody, caller: Staff, container: ContainerDep, response: Response
+    ) -> dict[str, Any]:
+        """Advance the order through the FSM (409 naming the current state if illegal)."""
+        order, position = container.ordering.change_status(
+            parse_id(order_id), body.status, actor=caller.actor
+        )
+        return _respond(response, order, position)
+
+    @router.patch("/orders/{order_id}/paid")
+    def mark_paid(
+        order_id: str,
+        caller: Staff,
+        container: ContainerDep,
+        response: Response,
+        body: PaidBody | None = None,
+    ) -> dict[str, Any]:
+        """Confirm payment by hand; a pending order becomes confirmed."""
+        body = body or PaidBody()
+        order, position = container.ordering.confirm_payment(
+            parse_id(order_id), actor=caller.actor, method=body.method, reference=body.reference
+        )
+        return _respond(response, order, position)
+
+    @router.patch("/orders/{order_id}/tracking")
+    def set_tracking(
+        order_id: str,
+        body: TrackingBody,
+        caller: Staff,
+        container: ContainerDep,
+        response: Response,
+    ) -> dict[str, Any]:
+        """Set the carrier's tracking number and link."""
+        order, position = container.ordering.set_carrier_tracking(
+            parse_id(order_id),
+            tracking_number=body.tracking_number,
+            tracking_url=body.tracking_url,
+            shipping_id=body.shipping_id,
+            actor=caller.actor,
+        )
+        return _respond(response, order, position)
+
+    @router.get("/orders/{order_id}/notes")
+    def notes(order_id: str, _: Staff, container: ContainerDep) -> dict[str, Any]:
+        """Internal and customer notes on the order."""
+        return {"notes": container.ordering.notes(parse_id(order_id))}
+
+    @router.post("/orders/{order_id}/notes", status_code=201)
+    def add_note(
+        order_id: str, body: NoteBody, caller: Staff, container: ContainerDep, response: Response
+    ) -> dict[str, Any]:
+        """Add a note (internal by default: never shown to the customer)."""
+        note, position = container.ordering.add_note(
+            parse_id(order_id), text=body.note, is_internal=body.is_internal, actor=caller.actor
+        )
+        response.headers["X-Position"] = str(position)
+        return {"note": note, "position": position}
+
+    return router
+
+
+admin_router = staff_orders_router("/api/admin", ADMIN)
+moderator_router = staff_orders_router("/api/mod", MODERATOR, ADMIN)

@@ -1,0 +1,19 @@
+"""The admin dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import AdminDep, ContainerDep, ReadAfter
+from projections.stats import read_stats
+
+router = APIRouter(prefix="/api/admin", tags=["dashboard"])
+
+
+@router.get("/stats", dependencies=[ReadAfter])
+def stats(_: AdminDep, container: ContainerDep) -> dict[str, Any]:
+    """Order counts by status, revenue totals and recent activity (from the stats view)."""
+    with container.views.reading() as cur:
+        return read_stats(cur)

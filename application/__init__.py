@@ -1,0 +1,1 @@
+"""fabledger application layer."""

@@ -1,0 +1,181 @@
+"""Checkout: upload and analyse a model, price it, and place the order exactly once."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from application.ordering import OrderingApp, new_tracking_number
+from application.ports import MeshAnalyzer, ModelStore, StoredModel, UploadSession
+from application.quoting import Quoter, QuoteRequest
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.models import MeshSummary
+from domain.orders import Order
+from domain.pricing import PartGeometry
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """A customer's checkout: a new file or an earlier upload session, and their choices."""
+
+    customer_id: str
+    customer_email: str
+    material: str
+    color: str | None
+    quantity: int
+    infill_pct: float
+    fulfillment: str
+    priority: bool
+    shipping_address: dict[str, str] | None
+    notes: str
+    model_bytes: bytes | None = None
+    filename: str | None = None
+    session_id: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    """The order, the log position its placement wrote, and whether it is new."""
+
+    order: Order
+    position: int
+    created: bool
+
+
+def geometry_of(summary: MeshSummary) -> PartGeometry:
+    """The cost engine's view of an analysed mesh."""
+    return PartGeometry(
+        dim_x_mm=summary.dim_x_mm,
+        dim_y_mm=summary.dim_y_mm,
+        dim_z_mm=summary.dim_z_mm,
+        volume_cm3=summary.volume_cm3,
+        surface_area_cm2=summary.surface_area_cm2,
+    )
+
+
+class Checkout:
+    """Turns uploads and checkouts into analysed, priced, placed orders."""
+
+    def __init__(
+        self, ordering: OrderingApp, quoter: Quoter, analyzer: MeshAnalyzer, models: ModelStore
+    ) -> None:
+        self.ordering = ordering
+        self.quoter = quoter
+        self.analyzer = analyzer
+        self.models = models
+
+    def upload(self, owner_id: str, data: bytes, filename: str) -> UploadSession:
+        """Analyse a file, keep it, and open an upload session for a later checkout."""
+        summary = self.analyzer.analyze(data, filename)
+        session = UploadSession(
+            session_id=secrets.token_urlsafe(24),
+            owner_id=owner_id,
+            model=self.models.put_model(data, filename),
+            summary=summary,
+        )
+        self.models.put_session(session)
+        return session
+
+    def place(self, request: CheckoutRequest) -> CheckoutResult:
+        """Place the order; a retry with the same Idempotency-Key returns the first one."""
+        model_sha256 = self._model_sha256(request)
+        fingerprint = _fingerprint(request, model_sha256)
+        order_id = _order_id(request)
+        existing = self.ordering.find(order_id, Order)
+        if existing is not None:
+            return self._replayed(existing, fingerprint)
+
+        stored, summary = self._analysed_model(request)
+        price = self.quoter.quote(
+            QuoteRequest(
+                geometry=geometry_of(summary),
+                material=request.material,
+                color=request.color,
+                quantity=request.quantity,
+                infill_pct=request.infill_pct,
+                priority=request.priority,
+                fulfillment=request.fulfillment,
+                shipping_zip=(request.shipping_address or {}).get("zip"),
+            )
+        )
+        order = Order.place(
+            order_id=order_id,
+            customer_id=request.customer_id,
+            customer_email=request.customer_email,
+            tracking_number=new_tracking_number(),
+            group_id=None,
+            model={**summary.to_dict(), **asdict(stored)},
+            material=price.material,
+            color=price.color,
+            quantity=request.quantity,
+            infill_pct=request.infill_pct,
+            fulfillment=request.fulfillment,
+            priority=request.priority,
+            shipping_address=request.shipping_address
+            if request.fulfillment == "shipping"
+            else None,
+            customer_notes=request.notes,
+            price=price.to_dict(),
+            settings_version=price.settings_version,
+            request_fingerprint=fingerprint,
+            actor=f"customer:{request.customer_id}",
+        )
+        try:
+            position = self.ordering.save_new(order)
+        except Conflict:
+            # A concurrent retry with the same key won the race: answer with its order.
+            return self._replayed(self.ordering.get_order(order_id), fingerprint)
+        return CheckoutResult(order=order, position=position, created=True)
+
+    def _replayed(self, order: Order, fingerprint: str) -> CheckoutResult:
+        if order.request_fingerprint != fingerprint:
+            raise Conflict("Idempotency-Key was already used for a different checkout")
+        return CheckoutResult(order=order, position=self.ordering.position(), created=False)
+
+    def _model_sha256(self, request: CheckoutRequest) -> str:
+        if request.model_bytes is not None:
+            return hashlib.sha256(request.model_bytes).hexdigest()
+        return self._session(request).model.sha256
+
+    def _analysed_model(self, request: CheckoutRequest) -> tuple[StoredModel, MeshSummary]:
+        if request.model_bytes is not None:
+            summary = self.analyzer.analyze(request.model_bytes, request.filename or "")
+            return self.models.put_model(request.model_bytes, request.filename or ""), summary
+        session = self._session(request)
+        return session.model, session.summary
+
+    def _session(self, request: CheckoutRequest) -> UploadSession:
+        if not request.session_id:
+            raise InvalidInput("send a model_file or the session_id of an earlier upload")
+        session = self.models.get_session(request.session_id)
+        if session is None or session.owner_id != request.customer_id:
+            raise NotFound("upload session not found; upload the model again")
+        return session
+
+
+def _order_id(request: CheckoutRequest) -> UUID:
+    """A fresh id, or one derived from the Idempotency-Key so retries hit the same stream."""
+    key = request.idempotency_key
+    if key is None:
+        return uuid4()
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters")
+    return uuid5(NAMESPACE_URL, f"fabledger:checkout:{request.customer_id}:{key}")
+
+
+def _fingerprint(request: CheckoutRequest, model_sha256: str) -> str:
+    """A hash of everything the customer chose, to spot a key reused for another order."""
+    choices: dict[str, Any] = {
+        k: v
+        for k, v in asdict(request).items()
+        if k not in ("model_bytes", "session_id", "idempotency_key", "filename")
+    }
+    choices["model_sha256"] = model_sha256
+    return hashlib.sha256(json.dumps(choices, sort_keys=True).encode()).hexdigest()

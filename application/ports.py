@@ -1,0 +1,67 @@
+"""Ports: what the application needs from the outside world, as typing.Protocols."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from domain.models import MeshSummary
+
+
+class MeshAnalyzer(Protocol):
+    """Turns uploaded bytes into geometry, refusing anything that is not a sound mesh."""
+
+    def analyze(self, data: bytes, filename: str) -> MeshSummary:
+        """Analyse a model file; raises InvalidModelFile or FileTooLarge."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    """A slow, salted key-derivation function for passwords."""
+
+    def hash(self, password: str) -> str:
+        """Hash a password for storage."""
+        ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Check a password against a stored hash in constant time."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with weaker parameters than today's."""
+        ...
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    """A model file kept for printing, addressed by its content hash."""
+
+    sha256: str
+    filename: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class UploadSession:
+    """An analysed upload waiting to be checked out by the user who sent it."""
+
+    session_id: str
+    owner_id: str
+    model: StoredModel
+    summary: MeshSummary
+
+
+class ModelStore(Protocol):
+    """Keeps uploaded model files and the upload sessions that point at them."""
+
+    def put_model(self, data: bytes, filename: str) -> StoredModel:
+        """Store the bytes (idempotent by content) and return their reference."""
+        ...
+
+    def put_session(self, session: UploadSession) -> None:
+        """Remember an analysed upload for a later checkout."""
+        ...
+
+    def get_session(self, session_id: str) -> UploadSession | None:
+        """The upload session with this id, or None."""
+        ...

@@ -1,0 +1,1 @@
+"""fabledger domain layer."""

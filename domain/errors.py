@@ -1,0 +1,41 @@
+"""Domain errors: each names what went wrong; the API maps each kind to one HTTP status."""
+
+
+class DomainError(Exception):
+    """Base of every refusal the domain or application can make."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but its values break a rule (HTTP 422)."""
+
+
+class InvalidModelFile(InvalidInput):
+    """An uploaded file is not a mesh we can analyse (HTTP 422)."""
+
+
+class FileTooLarge(DomainError):
+    """An upload is larger than the configured cap (HTTP 413)."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist, or is not the caller's to see (HTTP 404)."""
+
+
+class Conflict(DomainError):
+    """The command cannot apply to the current state, e.g. an illegal FSM move (HTTP 409)."""
+
+
+class Unauthorized(DomainError):
+    """No valid credentials were presented (HTTP 401)."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (HTTP 403)."""
+
+
+class Unavailable(DomainError):
+    """A dependency (database, projection) did not answer in time (HTTP 503)."""

@@ -1,0 +1,171 @@
+"""The Order aggregate: one stream per printed part, from placement to delivery."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import Conflict, InvalidInput
+
+PENDING = "pending"
+CONFIRMED = "confirmed"
+PRINTING = "printing"
+POST_PROCESSING = "post_processing"
+SHIPPED = "shipped"
+DELIVERED = "delivered"
+CANCELLED = "cancelled"
+
+STATUSES = (PENDING, CONFIRMED, PRINTING, POST_PROCESSING, SHIPPED, DELIVERED, CANCELLED)
+
+# The production line only moves forward; cancelling is allowed until printing starts.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    PENDING: (CONFIRMED, CANCELLED),
+    CONFIRMED: (PRINTING, CANCELLED),
+    PRINTING: (POST_PROCESSING,),
+    POST_PROCESSING: (SHIPPED,),
+    SHIPPED: (DELIVERED,),
+    DELIVERED: (),
+    CANCELLED: (),
+}
+
+FULFILMENTS = ("pickup", "shipping")
+SHIPPING_FIELDS = ("name", "address", "city", "zip")
+MAX_NOTE_LENGTH = 4000
+
+
+class Order(Aggregate):
+    """A customer's order for one printed part, with its full quoted price."""
+
+    @event("Placed")
+    def __init__(
+        self,
+        *,
+        id: UUID,  # the stream id, chosen by place()
+        customer_id: str,
+        customer_email: str,
+        tracking_number: str,
+        group_id: str | None,
+        model: dict[str, Any],
+        material: str,
+        color: str,
+        quantity: int,
+        infill_pct: float,
+        fulfillment: str,
+        priority: bool,
+        shipping_address: dict[str, str] | None,
+        customer_notes: str,
+        price: dict[str, Any],
+        settings_version: int,
+        request_fingerprint: str,
+        actor: str,
+    ) -> None:
+        self.customer_id = customer_id
+        self.customer_email = customer_email
+        self.tracking_number = tracking_number
+        self.group_id = group_id
+        self.model = model
+        self.material = material
+        self.color = color
+        self.quantity = quantity
+        self.infill_pct = infill_pct
+        self.fulfillment = fulfillment
+        self.priority = priority
+        self.shipping_address = shipping_address
+        self.customer_notes = customer_notes
+        self.price = price
+        self.settings_version = settings_version
+        self.request_fingerprint = request_fingerprint
+        self.status = PENDING
+        self.is_paid = False
+        self.carrier_tracking: dict[str, str | None] | None = None
+        self.notes: list[dict[str, Any]] = []
+
+    @classmethod
+    def place(cls, *, order_id: UUID, **details: Any) -> Order:
+        """Place a new order after checking the details a customer chose."""
+        if details["fulfillment"] not in FULFILMENTS:
+            raise InvalidInput("fulfillment must be 'pickup' or 'shipping'")
+        if details["fulfillment"] == "shipping":
+            address = details.get("shipping_address") or {}
+            missing = [f"shipping_{k}" for k in SHIPPING_FIELDS if not address.get(k, "").strip()]
+            if missing:
+                raise InvalidInput(f"shipping orders need {', '.join(missing)}")
+        return cls(id=order_id, **details)
+
+    # --- commands -----------------------------------------------------------------
+
+    def change_status(self, to_status: str, *, actor: str) -> None:
+        """Move the order along the production line, refusing illegal moves."""
+        if to_status not in STATUSES:
+            raise InvalidInput(
+                f"unknown status '{to_status}'; expected one of {', '.join(STATUSES)}"
+            )
+        if to_status not in TRANSITIONS[self.status]:
+            allowed = ", ".join(TRANSITIONS[self.status]) or "none (final state)"
+            raise Conflict(
+                f"cannot move order from '{self.status}' to '{to_status}'; "
+                f"allowed from '{self.status}': {allowed}"
+            )
+        self._status_changed(from_status=self.status, to_status=to_status, actor=actor)
+
+    def confirm_payment(self, *, method: str, reference: str, actor: str) -> None:
+        """Record that the order is paid; a pending order becomes confirmed."""
+        if self.is_paid:
+            raise Conflict("order is already paid")
+        if self.status == CANCELLED:
+            raise Conflict("cannot take payment for an order in state 'cancelled'")
+        self._payment_confirmed(
+            method=method, reference=reference, amount=self.price["total"], actor=actor
+        )
+        if self.status == PENDING:
+            self._status_changed(from_status=PENDING, to_status=CONFIRMED, actor=actor)
+
+    def set_carrier_tracking(
+        self, *, tracking_number: str, tracking_url: str | None, shipping_id: str | None, actor: str
+    ) -> None:
+        """Attach the carrier's tracking details to a shipping order."""
+        if not tracking_number.strip():
+            raise InvalidInput("tracking_number must not be empty")
+        if self.status == CANCELLED:
+            raise Conflict("cannot set tracking on an order in state 'cancelled'")
+        self._carrier_tracking_set(
+            tracking_number=tracking_number.strip(),
+            tracking_url=tracking_url,
+            shipping_id=shipping_id,
+            actor=actor,
+        )
+
+    def add_note(self, *, note_id: str, text: str, is_internal: bool, actor: str) -> None:
+        """Add a staff note; internal notes are never shown to the customer."""
+        text = text.strip()
+        if not text:
+            raise InvalidInput("note must not be empty")
+        if len(text) > MAX_NOTE_LENGTH:
+            raise InvalidInput(f"note must be at most {MAX_NOTE_LENGTH} characters")
+        self._note_added(note_id=note_id, text=text, is_internal=is_internal, actor=actor)
+
+    # --- events (bodies only mutate: validation happened above) --------------------
+
+    @event("StatusChanged")
+    def _status_changed(self, from_status: str, to_status: str, actor: str) -> None:
+        self.status = to_status
+
+    @event("PaymentConfirmed")
+    def _payment_confirmed(self, method: str, reference: str, amount: float, actor: str) -> None:
+        self.is_paid = True
+
+    @event("CarrierTrackingSet")
+    def _carrier_tracking_set(
+        self, tracking_number: str, tracking_url: str | None, shipping_id: str | None, actor: str
+    ) -> None:
+        self.carrier_tracking = {
+            "tracking_number": tracking_number,
+            "tracking_url": tracking_url,
+            "shipping_id": shipping_id,
+        }
+
+    @event("NoteAdded")
+    def _note_added(self, note_id: str, text: str, is_internal: bool, actor: str) -> None:
+        self.notes.append({"id": note_id, "note": text, "is_internal": is_internal, "actor": actor})

@@ -1,0 +1,304 @@
+"""The cost engine: geometry and settings in, a transparent Decimal price breakdown out."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from domain.catalog import CostSettings, Material, PrinterProfile
+from domain.errors import InvalidInput
+
+MAX_QUANTITY = 1000
+
+_CENT = Decimal("0.01")
+_HUNDRED = Decimal(100)
+
+
+def _money(value: Decimal) -> Decimal:
+    """Round to paise the way invoices do (half up)."""
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _dec(value: float | int | Decimal) -> Decimal:
+    """Decimal of the number as written (str avoids binary float noise)."""
+    return Decimal(str(value))
+
+
+def _round(value: float, places: int) -> float:
+    """Half-up rounding of a reported quantity (grams, hours), stable across round trips."""
+    return float(_dec(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class PartGeometry:
+    """Size of one part: bounding box in mm, volume in cm3, surface area in cm2 if known."""
+
+    dim_x_mm: float
+    dim_y_mm: float
+    dim_z_mm: float
+    volume_cm3: float
+    surface_area_cm2: float | None = None
+
+    def __post_init__(self) -> None:
+        for field in ("dim_x_mm", "dim_y_mm", "dim_z_mm", "volume_cm3"):
+            value = getattr(self, field)
+            if not _finite_number(value) or value <= 0:
+                raise InvalidInput(f"{field} must be a positive number, got {value!r}")
+        area = self.surface_area_cm2
+        if area is not None and (not _finite_number(area) or area <= 0):
+            raise InvalidInput(f"surface_area_cm2 must be a positive number, got {area!r}")
+
+    def effective_surface_area_cm2(self) -> float:
+        """The known surface area, or an estimate from the bounding box and volume.
+
+        A solid that fills a fraction f of its bounding box is treated as the box shrunk
+        uniformly, so its area is the box area times f^(2/3) (exact for boxes, about 25 %
+        high for a sphere, so conservative). Nothing of a given volume has less area than a
+        sphere, so the estimate never goes below that; the floor only matters when a client
+        reports a volume larger than its own bounding box.
+        """
+        if self.surface_area_cm2 is not None:
+            return self.surface_area_cm2
+        x, y, z = self.dim_x_mm / 10, self.dim_y_mm / 10, self.dim_z_mm / 10
+        box_area = 2 * (x * y + y * z + z * x)
+        # A mesh volume a hair above its box (rounding in the client) must not inflate the area.
+        fill = min(1.0, self.volume_cm3 / (x * y * z))
+        sphere_area = math.cbrt(36 * math.pi * self.volume_cm3**2)
+        return max(box_area * math.pow(fill, 2 / 3), sphere_area)
+
+
+@dataclass(frozen=True)
+class PrintEstimate:
+    """Physical estimate for one copy of a part: material, weight, layers and machine time."""
+
+    layers: int
+    shell_cm3: float
+    material_cm3: float
+    grams: float
+    print_hours: float
+
+
+def estimate_print(
+    geometry: PartGeometry,
+    material: Material,
+    printer: PrinterProfile,
+    settings: CostSettings,
+    infill_pct: float,
+) -> PrintEstimate:
+    """Estimate one copy with a shell model: solid walls at the surface, sparse infill inside."""
+    if not _finite_number(infill_pct) or not 0 <= infill_pct <= 100:
+        raise InvalidInput(f"infill must be between 0 and 100 percent, got {infill_pct!r}")
+    wall_cm = settings.wall_thickness_mm / 10
+    # Walls and top/bottom skins are both printed solid, so the whole surface gets one shell;
+    # a part thinner than two walls is solid throughout, hence the cap at the volume.
+    shell = min(geometry.volume_cm3, geometry.effective_surface_area_cm2() * wall_cm)
+    material_cm3 = shell + (geometry.volume_cm3 - shell) * infill_pct / 100
+    # Decimal division: a float quotient landing a hair above a whole number adds a phantom layer.
+    layers = math.ceil(_dec(geometry.dim_z_mm) / _dec(printer.layer_height_mm))
+    hours = material_cm3 / printer.print_speed_cm3_hr + layers * settings.per_layer_seconds / 3600
+    return PrintEstimate(
+        layers=layers,
+        shell_cm3=shell,
+        material_cm3=material_cm3,
+        grams=material_cm3 * material.density_g_cm3,
+        print_hours=hours,
+    )
+
+
+_MONEY_FIELDS = (
+    "material_cost",
+    "electricity_cost",
+    "setup_fee",
+    "overhead",
+    "margin",
+    "subtotal",
+    "priority_surcharge",
+    "pre_tax_total",
+    "gst",
+    "shipping",
+    "total",
+    "material_cost_display",
+    "printing_cost_display",
+    "unit_price",
+)
+_CUSTOMER_FIELDS = (
+    "currency",
+    "material",
+    "color",
+    "quantity",
+    "infill_pct",
+    "priority",
+    "grams_per_unit",
+    "grams_total",
+    "print_hours_per_unit",
+    "print_hours_total",
+    "priority_surcharge",
+    "pre_tax_total",
+    "gst_pct",
+    "gst",
+    "shipping",
+    "total",
+    "unit_price",
+)
+
+
+@dataclass(frozen=True)
+class PriceBreakdown:
+    """A priced order line: physical estimate, internal cost lines and customer-facing lines.
+
+    Money is Decimal rounded to paise; every total is the sum of already-rounded lines:
+    subtotal = material + electricity + setup + overhead + margin,
+    pre_tax_total = subtotal + priority_surcharge, total = pre_tax_total + gst + shipping,
+    material_cost_display + printing_cost_display = subtotal.
+    """
+
+    currency: str
+    settings_version: int
+    material: str
+    color: str
+    quantity: int
+    infill_pct: float
+    priority: bool
+    layers: int
+    material_cm3: float
+    grams_per_unit: float
+    grams_total: float
+    print_hours_per_unit: float
+    print_hours_total: float
+    material_cost: Decimal
+    electricity_cost: Decimal
+    setup_fee: Decimal
+    overhead: Decimal
+    margin: Decimal
+    subtotal: Decimal
+    priority_surcharge: Decimal
+    pre_tax_total: Decimal
+    gst_pct: float
+    gst: Decimal
+    shipping: Decimal
+    total: Decimal
+    material_cost_display: Decimal
+    printing_cost_display: Decimal
+    unit_price: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly primitives: money as 2-decimal floats."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = float(value) if f.name in _MONEY_FIELDS else value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PriceBreakdown:
+        """Rebuild from to_dict() output."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = data[f.name]
+            values[f.name] = _money(_dec(raw)) if f.name in _MONEY_FIELDS else raw
+        return cls(**values)
+
+    def customer_view(self) -> dict[str, Any]:
+        """What a customer sees: hidden costs folded into Material and Printing cost."""
+        data = self.to_dict()
+        view = {key: data[key] for key in _CUSTOMER_FIELDS}
+        view["material_cost"] = data["material_cost_display"]
+        view["printing_cost"] = data["printing_cost_display"]
+        return view
+
+
+def _validate_quantity(quantity: int) -> None:
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidInput(f"quantity must be a whole number, got {quantity!r}")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidInput(f"quantity must be between 1 and {MAX_QUANTITY}, got {quantity}")
+
+
+def _validate_shipping(shipping_cost: Decimal) -> None:
+    if not isinstance(shipping_cost, Decimal) or not shipping_cost.is_finite() or shipping_cost < 0:
+        raise InvalidInput(f"shipping cost must be a non-negative amount, got {shipping_cost!r}")
+
+
+def _pct(amount: Decimal, pct: float) -> Decimal:
+    return _money(amount * _dec(pct) / _HUNDRED)
+
+
+def quote(
+    geometry: PartGeometry,
+    material: Material,
+    printer: PrinterProfile,
+    settings: CostSettings,
+    *,
+    quantity: int,
+    infill_pct: float,
+    priority: bool,
+    color: str | None,
+    shipping_cost: Decimal,
+) -> PriceBreakdown:
+    """Price an order line bottom-up: material, electricity, setup, overhead, margin, priority, GST.
+
+    Shipping (already including the carrier's own GST) is added after our GST, never taxed.
+    """
+    _validate_quantity(quantity)
+    _validate_shipping(shipping_cost)
+    chosen_color = material.resolve_color(color)
+    est = estimate_print(geometry, material, printer, settings, infill_pct)
+    grams_total = est.grams * quantity
+    hours_total = est.print_hours * quantity
+
+    material_cost = _money(_dec(grams_total) / 1000 * _dec(material.cost_per_kg))
+    kwh = _dec(hours_total) * _dec(printer.wattage_w) / 1000
+    electricity = _money(kwh * _dec(settings.electricity_rate_per_kwh))
+    setup = _money(_dec(settings.setup_fee))
+    direct = material_cost + electricity + setup
+    overhead = _pct(direct, settings.overhead_pct)
+    margin = _pct(direct + overhead, settings.margin_pct)
+    subtotal = direct + overhead + margin
+    surcharge = _pct(subtotal, settings.priority_surcharge_pct) if priority else _money(Decimal(0))
+    pre_tax = subtotal + surcharge
+    gst = _pct(pre_tax, settings.gst_pct)
+    shipping = _money(shipping_cost)
+
+    # The customer sees two lines; the printing share is rounded and material takes the rest,
+    # so the pair always sums to the subtotal to the paisa.
+    hidden = electricity + setup + overhead + margin
+    printing_display = _pct(hidden, settings.display_printing_share_pct)
+    material_display = material_cost + hidden - printing_display
+
+    return PriceBreakdown(
+        currency=settings.currency,
+        settings_version=settings.version,
+        material=material.code,
+        color=chosen_color,
+        quantity=quantity,
+        infill_pct=float(infill_pct),
+        priority=bool(priority),
+        layers=est.layers,
+        material_cm3=_round(est.material_cm3, 2),
+        grams_per_unit=_round(est.grams, 1),
+        grams_total=_round(grams_total, 1),
+        print_hours_per_unit=_round(est.print_hours, 2),
+        print_hours_total=_round(hours_total, 2),
+        material_cost=material_cost,
+        electricity_cost=electricity,
+        setup_fee=setup,
+        overhead=overhead,
+        margin=margin,
+        subtotal=subtotal,
+        priority_surcharge=surcharge,
+        pre_tax_total=pre_tax,
+        gst_pct=float(settings.gst_pct),
+        gst=gst,
+        shipping=shipping,
+        total=pre_tax + gst + shipping,
+        material_cost_display=material_display,
+        printing_cost_display=printing_display,
+        # Informational: the setup fee is per line, so unit x quantity may differ by paise.
+        unit_price=_money(pre_tax / quantity),
+    )

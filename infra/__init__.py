@@ -1,0 +1,1 @@
+"""fabledger infra layer."""

@@ -1,0 +1,98 @@
+"""The composition root: builds applications, adapters and projections once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from application.catalog import CatalogApp
+from application.checkout import Checkout
+from application.identity import IdentityApp
+from application.ordering import OrderingApp
+from application.quoting import Quoter
+from infra.mesh import TrimeshAnalyzer
+from infra.model_store import FileModelStore
+from infra.passwords import Argon2Hasher
+from infra.settings import Settings
+from infra.tokens import SessionTokens
+from infra.views_db import PostgresViewDatabase, SQLiteViewDatabase
+from projections.base import ViewDatabase
+from projections.orders import OrdersProjection
+from projections.runner import ProjectionRunner
+from projections.stats import StatsProjection
+
+
+@dataclass
+class Container:
+    """Everything a process needs, built from one Settings object."""
+
+    settings: Settings
+    identity: IdentityApp
+    catalog: CatalogApp
+    ordering: OrderingApp
+    quoter: Quoter
+    checkout: Checkout
+    tokens: SessionTokens
+    views: ViewDatabase
+    projections: dict[str, ProjectionRunner] = field(default_factory=dict)
+
+    def start_projections(self) -> None:
+        """Catch up and follow the log in background threads (embedded mode)."""
+        for runner in self.projections.values():
+            runner.catch_up()
+            self.ordering.add_listener(_waker(runner))
+            runner.start()
+
+    def close(self) -> None:
+        """Stop followers and close connections."""
+        for runner in self.projections.values():
+            runner.stop()
+        for app in (self.identity, self.catalog, self.ordering):
+            app.close()
+        close = getattr(self.views, "close", None)
+        if close is not None:
+            close()
+
+
+def _waker(runner: ProjectionRunner) -> Callable[[int], None]:
+    """A save listener that wakes the runner's follower thread."""
+    return lambda _position: runner.wake()
+
+
+def view_database(settings: Settings) -> ViewDatabase:
+    """Views beside the events: the same PostgreSQL database, or a views.db file."""
+    if settings.uses_postgres:
+        return PostgresViewDatabase(settings.database_url)
+    return SQLiteViewDatabase(settings.data_dir / "views.db")
+
+
+def bootstrap(settings: Settings) -> Container:
+    """Build the process's object graph; seeds the default catalog if it is empty."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    identity = IdentityApp(Argon2Hasher(), env=settings.event_store_env("identity"))
+    catalog = CatalogApp(env=settings.event_store_env("catalog"))
+    catalog.seed_defaults()
+    ordering = OrderingApp(env=settings.event_store_env("ordering"))
+    quoter = Quoter(catalog)
+    checkout = Checkout(
+        ordering,
+        quoter,
+        TrimeshAnalyzer(max_bytes=settings.max_file_bytes),
+        FileModelStore(settings.data_dir),
+    )
+    views = view_database(settings)
+    projections = {
+        p.name: ProjectionRunner(ordering, p, views)
+        for p in (OrdersProjection(), StatsProjection())
+    }
+    return Container(
+        settings=settings,
+        identity=identity,
+        catalog=catalog,
+        ordering=ordering,
+        quoter=quoter,
+        checkout=checkout,
+        tokens=SessionTokens(settings.resolved_jwt_secret(), settings.jwt_hours),
+        views=views,
+        projections=projections,
+    )

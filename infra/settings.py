@@ -1,0 +1,76 @@
+"""Settings: every knob of a fabledger process, read once from the environment."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One class, one table in the README; env vars are prefixed FABLEDGER_."""
+
+    model_config = SettingsConfigDict(env_prefix="FABLEDGER_", extra="ignore")
+
+    env: str = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""  # postgresql://... ; empty for SQLite files; memory:// for tests
+    host: str = "127.0.0.1"
+    port: int = 8000
+    jwt_secret: str = ""
+    jwt_hours: int = 8
+    max_file_size_mb: int = Field(
+        default=50, validation_alias=AliasChoices("MAX_FILE_SIZE_MB", "FABLEDGER_MAX_FILE_SIZE_MB")
+    )
+    read_wait_seconds: float = 5.0
+    projections_in_process: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def uses_postgres(self) -> bool:
+        """PostgreSQL when a URL is configured, else the embedded SQLite files."""
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The upload cap in bytes."""
+        return self.max_file_size_mb * 1024 * 1024
+
+    def event_store_env(self, app_name: str) -> dict[str, str]:
+        """The eventsourcing environment for one application's event store."""
+        if self.database_url == "memory://":
+            # In-memory event store (tests and benchmarks); views still go to the data dir.
+            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+        if not self.uses_postgres:
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": str(self.data_dir / f"{app_name}.db"),
+                "SQLITE_LOCK_TIMEOUT": "10",
+            }
+        url = urlparse(self.database_url)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": unquote(url.username or ""),
+            "POSTGRES_PASSWORD": unquote(url.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_PRE_PING": "y",
+        }
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured secret, or one generated once and kept in the data dir (0600)."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt_secret"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()

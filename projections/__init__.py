@@ -1,0 +1,1 @@
+"""fabledger projections layer."""

@@ -1,0 +1,228 @@
+"""The orders view: one row per order, for staff lists, customer lists and tracking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from projections.base import Cursor, EventRecord, Projection
+
+COLUMNS = (
+    "id",
+    "tracking_number",
+    "customer_id",
+    "customer_email",
+    "group_id",
+    "status",
+    "material",
+    "color",
+    "quantity",
+    "fulfillment",
+    "priority",
+    "filename",
+    "total_paise",
+    "currency",
+    "is_paid",
+    "carrier_tracking_number",
+    "search_text",
+    "created_at",
+    "updated_at",
+    "version",
+)
+LIST_COLUMNS = tuple(c for c in COLUMNS if c != "search_text")
+SORTS = {
+    "created_at": "created_at ASC",
+    "-created_at": "created_at DESC",
+    "updated_at": "updated_at ASC",
+    "-updated_at": "updated_at DESC",
+    "total": "total_paise ASC",
+    "-total": "total_paise DESC",
+    "status": "status ASC, created_at DESC",
+}
+MAX_PAGE_SIZE = 100
+
+_UPDATE = (
+    "UPDATE orders_view SET status = COALESCE(?, status), is_paid = COALESCE(?, is_paid),"
+    " carrier_tracking_number = COALESCE(?, carrier_tracking_number),"
+    " updated_at = ?, version = ? WHERE id = ?"
+)
+
+
+def to_paise(amount: float) -> int:
+    """Money as whole paise, so sums are exact in any database."""
+    return round(amount * 100)
+
+
+class OrdersProjection(Projection):
+    """Folds order events into `orders_view`."""
+
+    name = "orders"
+
+    def create(self, cur: Cursor) -> None:
+        """Create the table and the indexes the lists use."""
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS orders_view ("
+            " id TEXT PRIMARY KEY, tracking_number TEXT NOT NULL UNIQUE,"
+            " customer_id TEXT NOT NULL, customer_email TEXT NOT NULL, group_id TEXT,"
+            " status TEXT NOT NULL, material TEXT NOT NULL, color TEXT NOT NULL,"
+            " quantity INTEGER NOT NULL, fulfillment TEXT NOT NULL, priority BOOLEAN NOT NULL,"
+            " filename TEXT NOT NULL, total_paise BIGINT NOT NULL, currency TEXT NOT NULL,"
+            " is_paid BOOLEAN NOT NULL, carrier_tracking_number TEXT, search_text TEXT NOT NULL,"
+            " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL)"
+        )
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS orders_view_customer"
+            " ON orders_view (customer_id, created_at)"
+        )
+        cur.execute(
+            "CREATE INDEX IF NOT EXISTS orders_view_status ON orders_view (status, created_at)"
+        )
+        cur.execute("CREATE INDEX IF NOT EXISTS orders_view_created ON orders_view (created_at)")
+
+    def drop(self, cur: Cursor) -> None:
+        """Drop the table (its indexes go with it)."""
+        cur.execute("DROP TABLE IF EXISTS orders_view")
+
+    def apply(self, cur: Cursor, events: Sequence[EventRecord]) -> None:
+        """New orders become one INSERT batch; changes to older ones one UPDATE batch."""
+        inserts: dict[str, dict[str, Any]] = {}
+        updates: dict[str, dict[str, Any]] = {}
+        for event in events:
+            if event.type == "Placed":
+                inserts[event.originator_id] = _placed_row(event)
+                continue
+            change = _change_of(event)
+            row = inserts.get(event.originator_id)
+            if row is None:
+                row = updates.setdefault(
+                    event.originator_id,
+                    {"status": None, "is_paid": None, "carrier_tracking_number": None},
+                )
+            row.update(change)
+        if inserts:
+            placeholders = ", ".join("?" for _ in COLUMNS)
+            cur.executemany(
+                f"INSERT INTO orders_view ({', '.join(COLUMNS)}) VALUES ({placeholders})",  # noqa: S608
+                [tuple(row[c] for c in COLUMNS) for row in inserts.values()],
+            )
+        if updates:
+            cur.executemany(
+                _UPDATE,
+                [
+                    (
+                        u["status"],
+                        u["is_paid"],
+                        u["carrier_tracking_number"],
+                        u["updated_at"],
+                        u["version"],
+                        order_id,
+                    )
+                    for order_id, u in updates.items()
+                ],
+            )
+
+    def dump(self, cur: Cursor) -> Iterator[tuple[Any, ...]]:
+        """All rows by id."""
+        cur.execute(f"SELECT {', '.join(COLUMNS)} FROM orders_view ORDER BY id")  # noqa: S608
+        yield from (tuple(row) for row in cur.fetchall())
+
+
+def _placed_row(event: EventRecord) -> dict[str, Any]:
+    data = event.data
+    model = data["model"]
+    price = data["price"]
+    at = event.timestamp.isoformat()
+    return {
+        "id": event.originator_id,
+        "tracking_number": data["tracking_number"],
+        "customer_id": data["customer_id"],
+        "customer_email": data["customer_email"],
+        "group_id": data["group_id"],
+        "status": "pending",
+        "material": data["material"],
+        "color": data["color"],
+        "quantity": data["quantity"],
+        "fulfillment": data["fulfillment"],
+        "priority": bool(data["priority"]),
+        "filename": model.get("filename", ""),
+        "total_paise": to_paise(price["total"]),
+        "currency": price.get("currency", "INR"),
+        "is_paid": False,
+        "carrier_tracking_number": None,
+        "search_text": " ".join(
+            [
+                data["tracking_number"],
+                data["customer_email"],
+                data["material"],
+                model.get("filename", ""),
+            ]
+        ).lower(),
+        "created_at": at,
+        "updated_at": at,
+        "version": event.version,
+    }
+
+
+def _change_of(event: EventRecord) -> dict[str, Any]:
+    change: dict[str, Any] = {"updated_at": event.timestamp.isoformat(), "version": event.version}
+    if event.type == "StatusChanged":
+        change["status"] = event.data["to_status"]
+    elif event.type == "PaymentConfirmed":
+        change["is_paid"] = True
+    elif event.type == "CarrierTrackingSet":
+        change["carrier_tracking_number"] = event.data["tracking_number"]
+    return change
+
+
+@dataclass(frozen=True)
+class OrderQuery:
+    """A page of an order list with optional filters."""
+
+    page: int = 1
+    limit: int = 20
+    status: str | None = None
+    q: str | None = None
+    sort: str = "-created_at"
+    customer_id: str | None = None
+
+
+def list_orders(cur: Cursor, query: OrderQuery) -> tuple[list[dict[str, Any]], int]:
+    """One page of orders and the total that match the filters."""
+    where, params = [], []
+    if query.customer_id is not None:
+        where.append("customer_id = ?")
+        params.append(query.customer_id)
+    if query.status:
+        where.append("status = ?")
+        params.append(query.status)
+    if query.q:
+        where.append("search_text LIKE ?")
+        params.append(f"%{query.q.lower()}%")
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    cur.execute(f"SELECT COUNT(*) FROM orders_view{clause}", params)  # noqa: S608
+    total = int(cur.fetchone()[0])
+    cur.execute(
+        f"SELECT {', '.join(LIST_COLUMNS)} FROM orders_view{clause}"  # noqa: S608
+        f" ORDER BY {SORTS[query.sort]}, id LIMIT ? OFFSET ?",
+        [*params, query.limit, (query.page - 1) * query.limit],
+    )
+    return [_as_dict(row) for row in cur.fetchall()], total
+
+
+def find_by_tracking_number(cur: Cursor, tracking_number: str) -> dict[str, Any] | None:
+    """The order row with this tracking number, or None."""
+    cur.execute(
+        f"SELECT {', '.join(LIST_COLUMNS)} FROM orders_view WHERE tracking_number = ?",  # noqa: S608
+        (tracking_number,),
+    )
+    row = cur.fetchone()
+    return _as_dict(row) if row else None
+
+
+def _as_dict(row: Sequence[Any]) -> dict[str, Any]:
+    item = dict(zip(LIST_COLUMNS, row, strict=True))
+    item["priority"] = bool(item["priority"])
+    item["is_paid"] = bool(item["is_paid"])
+    item["total"] = item.pop("total_paise") / 100
+    return item

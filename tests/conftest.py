@@ -1,0 +1,60 @@
+"""Shared fixtures: real components started by the tests themselves.
+
+PostgreSQL: ``postgres_server`` (one throwaway cluster per test session, or
+per xdist worker) and ``postgres_db`` (a fresh, empty database per test,
+dropped afterwards). Tests using either are marked ``postgres``
+automatically, so ``pytest -m "not postgres"`` runs without a server.
+
+Without the PostgreSQL binaries those tests skip, unless
+``FABLEDGER_REQUIRE_SERVICES=1`` (set by ``.ci/run``): then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import NoReturn
+
+import pytest
+
+from tests.support.postgres import PostgresDatabase, PostgresServer, find_pg_bindir
+
+POSTGRES_FIXTURES = {"postgres_server", "postgres_db"}
+
+
+def services_required() -> bool:
+    return os.environ.get("FABLEDGER_REQUIRE_SERVICES") == "1"
+
+
+def missing_component(reason: str) -> NoReturn:
+    """Skip on a laptop without the component; fail in CI, where it must be there."""
+    if services_required():
+        pytest.fail(f"{reason} [FABLEDGER_REQUIRE_SERVICES=1]", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects anything
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    bindir = find_pg_bindir()
+    if bindir is None:
+        missing_component("PostgreSQL binaries not found (apt-get install postgresql)")
+    with PostgresServer(bindir) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_db(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
+    name = f"test_{uuid.uuid4().hex}"
+    postgres_server.create_database(name)
+    try:
+        yield postgres_server.database(name)
+    finally:
+        postgres_server.drop_database(name)

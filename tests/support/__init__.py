@@ -1,0 +1,1 @@
+"""Helpers that start real components (servers) for the test suite."""

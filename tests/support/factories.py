@@ -1,0 +1,49 @@
+"""Builders shared by the tests: containers on each backend, meshes, customers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import trimesh
+
+from application.checkout import CheckoutRequest
+from infra.bootstrap import Container, bootstrap
+from infra.settings import Settings
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "numpy-stl"
+
+
+def container_for(data_dir: Path, database_url: str = "") -> Container:
+    """A container on SQLite files (default), memory:// or a PostgreSQL URL."""
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        jwt_secret="test-secret-that-is-long-enough-for-hs256",
+        read_wait_seconds=5,
+    )
+    return bootstrap(settings)
+
+
+def cube_stl(size_mm: float = 20.0) -> bytes:
+    """A watertight cube as binary STL."""
+    return trimesh.creation.box(extents=(size_mm, size_mm, size_mm)).export(file_type="stl")
+
+
+def pickup_request(customer_id: str, **overrides: object) -> CheckoutRequest:
+    """A PLA pickup checkout of a 20 mm cube."""
+    values: dict[str, object] = {
+        "customer_id": customer_id,
+        "customer_email": "maker@example.com",
+        "material": "PLA",
+        "color": None,
+        "quantity": 2,
+        "infill_pct": 20,
+        "fulfillment": "pickup",
+        "priority": False,
+        "shipping_address": None,
+        "notes": "",
+        "model_bytes": cube_stl(),
+        "filename": "cube.stl",
+    }
+    values.update(overrides)
+    return CheckoutRequest(**values)  # type: ignore[arg-type]
