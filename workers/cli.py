@@ -25,6 +25,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port or settings.port,
         workers=args.workers,
         log_config=None,
+        access_log=False,  # our RequestContext middleware logs each request once
     )
     return 0
 
