@@ -8,16 +8,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.middleware import RequestContext, UploadLimit
+from api.middleware import OpenCors, RequestContext, UploadLimit
 from api.routers import (
     auth,
     catalog,
     checkout,
     customer_orders,
     health,
+    orgs,
     quotes,
     staff_orders,
     stats,
+    v1_catalog,
+    v1_dfm,
+    v1_keys,
+    v1_usage,
 )
 from infra.bootstrap import Container, bootstrap
 from infra.logging import configure_logging
@@ -53,8 +58,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         staff_orders.admin_router,
         staff_orders.moderator_router,
         stats.router,
+        orgs.router,
+        v1_catalog.router,
+        v1_keys.router,
+        v1_dfm.router,
+        v1_usage.router,
     ):
         app.include_router(router)
     app.add_middleware(UploadLimit, max_bytes=settings.max_file_bytes)
+    app.add_middleware(OpenCors)
     app.add_middleware(RequestContext)
     return app

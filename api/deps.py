@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
@@ -79,20 +79,20 @@ def parse_id(raw: str, what: str = "order") -> UUID:
         raise NotFound(f"{what} not found") from error
 
 
-def read_after(
-    container: ContainerDep,
-    x_min_position: Annotated[int | None, Header(ge=0)] = None,
-    min_position: Annotated[int | None, Query(ge=0)] = None,
-) -> None:
-    """Read-your-writes: wait until the read models include the position a write returned."""
-    wanted = max(x_min_position or 0, min_position or 0)
-    if not wanted:
-        return
-    for runner in container.projections.values():
-        if not runner.wait_for(wanted, container.settings.read_wait_seconds):
-            raise Unavailable(
-                f"read model '{runner.name}' has not reached position {wanted} yet; retry"
-            )
+def read_after(view: str) -> Any:
+    """Read-your-writes: a dependency that waits until `view` includes a written position.
 
+    Positions are per application log, so each read names the one view it reads.
+    """
 
-ReadAfter = Depends(read_after)
+    def wait(
+        container: ContainerDep,
+        x_min_position: Annotated[int | None, Header(ge=0)] = None,
+        min_position: Annotated[int | None, Query(ge=0)] = None,
+    ) -> None:
+        wanted = max(x_min_position or 0, min_position or 0)
+        runner = container.projections[view]
+        if wanted and not runner.wait_for(wanted, container.settings.read_wait_seconds):
+            raise Unavailable(f"read model '{view}' has not reached position {wanted} yet; retry")
+
+    return Depends(wait)

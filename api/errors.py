@@ -21,6 +21,7 @@ from domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    QuotaExceeded,
     Unauthorized,
     Unavailable,
 )
@@ -47,6 +48,15 @@ DATABASE_OUTAGES = (
 )
 
 
+def quota_headers(tier: str, included: int, remaining: int) -> dict[str, str]:
+    """The headers every metered answer carries."""
+    return {
+        "X-RateLimit-Limit": str(included),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-Billing-Tier": tier,
+    }
+
+
 def status_for(error: DomainError) -> int:
     """The HTTP status of a domain error (its nearest mapped base class)."""
     for kind in type(error).__mro__:
@@ -55,9 +65,11 @@ def status_for(error: DomainError) -> int:
     return 400
 
 
-def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
+def error_response(
+    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     """The one error body shape."""
-    return JSONResponse(status_code=status, content={"error": message, **extra})
+    return JSONResponse(status_code=status, content={"error": message, **extra}, headers=headers)
 
 
 def describe_validation(error: RequestValidationError) -> str:
@@ -77,8 +89,20 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers; nothing reaches a client as a stack trace."""
 
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
-        return error_response(status_for(error), error.message)
+    async def domain_error(request: Request, error: DomainError) -> JSONResponse:
+        status = status_for(error)
+        challenge = status == 401 and not request.url.path.startswith("/api/v1/")
+        return error_response(
+            status, error.message, headers={"WWW-Authenticate": "Bearer"} if challenge else None
+        )
+
+    @app.exception_handler(QuotaExceeded)
+    async def quota_exceeded(request: Request, error: QuotaExceeded) -> JSONResponse:
+        response = error_response(
+            402, error.message, upgrade_url=f"{request.base_url}dashboard/api"
+        )
+        response.headers.update(quota_headers(error.tier, error.included, 0))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -87,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         message = error.detail if isinstance(error.detail, str) else "request failed"
-        return error_response(error.status_code, message)
+        return error_response(error.status_code, message, headers=error.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

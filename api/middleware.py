@@ -8,12 +8,27 @@ import time
 from typing import Any
 
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.errors import FileTooLarge
-
 log = structlog.get_logger("fabledger.http")
-UPLOAD_PATHS = ("/api/upload-for-cart", "/api/checkout")
+UPLOAD_PATHS = (
+    "/api/upload-for-cart",
+    "/api/checkout",
+    "/api/v1/dfm/quick_info",
+    "/api/v1/dfm/analyze",
+)
+OPEN_CORS_PREFIX = "/api/v1/"
+CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"GET, POST, DELETE, OPTIONS"),
+    (
+        b"access-control-allow-headers",
+        b"x-api-key, x-metal-client-id, x-metal-api-key, content-type",
+    ),
+    (b"access-control-expose-headers", b"x-ratelimit-limit, x-ratelimit-remaining, x-billing-tier"),
+    (b"access-control-max-age", b"600"),
+]
 # Multipart framing and form fields on top of the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -29,6 +44,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         request_id = secrets.token_hex(8)
+        scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
@@ -56,6 +72,30 @@ class RequestContext:
             structlog.contextvars.clear_contextvars()
 
 
+class OpenCors:
+    """/api/v1/* allows any origin, on every answer (errors too), and answers preflights."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(OPEN_CORS_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+            await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *CORS_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
+
+
 class UploadLimit:
     """Refuses an upload body past the cap while it streams in (Content-Length can lie)."""
 
@@ -79,7 +119,9 @@ class UploadLimit:
             message: dict[str, Any] = dict(await receive())
             seen += len(message.get("body", b""))
             if seen > self.max_body:
-                raise FileTooLarge(f"file is larger than the {self.max_mb} MB limit")
+                # An HTTPException passes through FastAPI's body parser (anything else
+                # becomes a 400 there); api/errors.py renders it as {"error": ...}.
+                raise HTTPException(413, f"file is larger than the {self.max_mb} MB limit")
             return message
 
         await self.app(scope, counted_receive, send)

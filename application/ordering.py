@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,7 +127,7 @@ class OrderingApp(FabApplication):
 
     def order_as_of(self, order_id: UUID, as_of: str) -> Order:
         """The order as it stood at a version number or an ISO-8601 time."""
-        if as_of.isdigit():
+        if re.fullmatch(r"[0-9]{1,9}", as_of):
             version = int(as_of)
         else:
             try:
@@ -142,7 +143,7 @@ class OrderingApp(FabApplication):
         if version < 1:
             raise InvalidInput("as_of version must be 1 or more")
         try:
-            order = self.repository.get(order_id, version=version)
+            order: Order = self.repository.get(order_id, version=version)
         except AggregateNotFoundError as error:
             raise NotFound("order not found") from error
         if not isinstance(order, Order):

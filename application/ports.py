@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from domain.catalog import PrinterProfile
 from domain.models import MeshSummary
 
 
@@ -64,4 +66,41 @@ class ModelStore(Protocol):
 
     def get_session(self, session_id: str) -> UploadSession | None:
         """The upload session with this id, or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """Overage units of one meter, sent to billing under an identifier that never repeats."""
+
+    event_name: str
+    customer_id: str
+    units: int
+    identifier: str
+    timestamp: int  # Unix seconds of the last usage the report covers
+
+
+class BillingGateway(Protocol):
+    """The payment provider: customers and metered usage."""
+
+    def create_customer(self, *, org_id: str, name: str, email: str | None) -> str:
+        """Create a billing customer and return its id."""
+        ...
+
+    def report_usage(self, report: UsageReport) -> bool:
+        """Send usage; True if accepted now, False if the identifier was already delivered."""
+        ...
+
+
+class DfmAnalyzer(Protocol):
+    """Design-for-manufacturing analysis of a model file, run within time and memory limits."""
+
+    def quick_info(self, data: bytes, filename: str) -> dict[str, Any]:
+        """A fast geometry summary (dimensions, volume, area, bodies, watertight/manifold)."""
+        ...
+
+    def analyze(
+        self, data: bytes, filename: str, printers: Sequence[PrinterProfile]
+    ) -> dict[str, Any]:
+        """A printability report: walls, overhangs, fit per printer, open edges, score, issues."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.catalog import CatalogApp
+from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import InvalidInput
 from domain.pricing import PartGeometry, PriceBreakdown, estimate_print, quote
 from domain.shipping import FULFILLMENT_METHODS, estimate_shipping
@@ -36,6 +37,19 @@ class Quoter:
             raise InvalidInput("fulfillment must be 'pickup' or 'shipping'")
         material = self.catalog.material(request.material)
         settings, printer = self.catalog.pricing()
+        _require_fit(request.geometry, printer)
+        try:
+            return self._price(request, material, printer, settings)
+        except ArithmeticError as error:  # numbers no real part has
+            raise InvalidInput("the part's numbers are out of range; check its units") from error
+
+    def _price(
+        self,
+        request: QuoteRequest,
+        material: Material,
+        printer: PrinterProfile,
+        settings: CostSettings,
+    ) -> PriceBreakdown:
         # Shipping is priced by weight, which only the print estimate knows.
         estimate = estimate_print(request.geometry, material, printer, settings, request.infill_pct)
         shipping = estimate_shipping(
@@ -55,3 +69,12 @@ class Quoter:
             color=request.color,
             shipping_cost=shipping,
         )
+
+
+def _require_fit(geometry: PartGeometry, printer: PrinterProfile) -> None:
+    """Refuse a part no orientation fits on the printer's bed."""
+    dims = (geometry.dim_x_mm, geometry.dim_y_mm, geometry.dim_z_mm)
+    if not printer.fits(*dims):
+        part = " x ".join(f"{d:.0f}" for d in dims)
+        bed = f"{printer.bed_x_mm:.0f} x {printer.bed_y_mm:.0f} x {printer.bed_z_mm:.0f}"
+        raise InvalidInput(f"the part ({part} mm) does not fit the build volume ({bed} mm)")

@@ -39,3 +39,12 @@ class Forbidden(DomainError):
 
 class Unavailable(DomainError):
     """A dependency (database, projection) did not answer in time (HTTP 503)."""
+
+
+class QuotaExceeded(DomainError):
+    """A hard-capped meter has no included units left this period (HTTP 402)."""
+
+    def __init__(self, message: str, *, tier: str, included: int) -> None:
+        super().__init__(message)
+        self.tier = tier
+        self.included = included

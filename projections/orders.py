@@ -41,6 +41,7 @@ SORTS = {
     "status": "status ASC, created_at DESC",
 }
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 100_000  # keeps OFFSET far inside 64 bits
 
 _UPDATE = (
     "UPDATE orders_view SET status = COALESCE(?, status), is_paid = COALESCE(?, is_paid),"
@@ -197,8 +198,8 @@ def list_orders(cur: Cursor, query: OrderQuery) -> tuple[list[dict[str, Any]], i
         where.append("status = ?")
         params.append(query.status)
     if query.q:
-        where.append("search_text LIKE ?")
-        params.append(f"%{query.q.lower()}%")
+        where.append("search_text LIKE ? ESCAPE '\\'")
+        params.append(f"%{_escape_like(query.q.lower())}%")
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     cur.execute(f"SELECT COUNT(*) FROM orders_view{clause}", params)  # noqa: S608
     total = int(cur.fetchone()[0])
@@ -208,6 +209,11 @@ def list_orders(cur: Cursor, query: OrderQuery) -> tuple[list[dict[str, Any]], i
         [*params, query.limit, (query.page - 1) * query.limit],
     )
     return [_as_dict(row) for row in cur.fetchall()], total
+
+
+def _escape_like(text: str) -> str:
+    """Make % and _ in a search literal, not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def find_by_tracking_number(cur: Cursor, tracking_number: str) -> dict[str, Any] | None:

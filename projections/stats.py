@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from domain.orders import STATUSES
 from projections.base import Cursor, EventRecord, Projection
 from projections.orders import to_paise
 
@@ -60,6 +61,8 @@ class StatsProjection(Projection):
             " SET orders = stats_status_counts.orders + excluded.orders",
             [(status, delta) for status, delta in by_status.items() if delta],
         )
+        # A status emptied by this batch must look the same as one a rebuild never saw.
+        cur.execute("DELETE FROM stats_status_counts WHERE orders = 0")
         cur.executemany(
             "INSERT INTO stats_totals (name, orders, amount_paise) VALUES (?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET orders = stats_totals.orders + excluded.orders,"
@@ -118,7 +121,8 @@ def _summary(event: EventRecord) -> str:
 def read_stats(cur: Cursor, recent: int = 20) -> dict[str, Any]:
     """The dashboard: counts by status, totals and the newest activity."""
     cur.execute("SELECT status, orders FROM stats_status_counts ORDER BY status")
-    counts = {status: int(n) for status, n in cur.fetchall()}
+    counts = dict.fromkeys(STATUSES, 0)
+    counts.update({status: int(n) for status, n in cur.fetchall()})
     cur.execute("SELECT name, orders, amount_paise FROM stats_totals")
     totals = {name: (int(n), int(p)) for name, n, p in cur.fetchall()}
     cur.execute(

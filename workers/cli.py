@@ -12,6 +12,7 @@ from tqdm import tqdm
 from domain.errors import DomainError
 from infra.bootstrap import bootstrap
 from infra.settings import Settings
+from workers import billing
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -53,10 +54,11 @@ def projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         if unknown:
             print(f"unknown projection {unknown[0]!r}; known: {', '.join(container.projections)}")
             return 2
-        total = container.ordering.position()
         for name in names:
-            with tqdm(total=total, desc=f"rebuild {name}", unit="event") as bar:
-                done = container.projections[name].rebuild(progress=bar.update)
+            runner = container.projections[name]
+            head = runner.app.recorder.max_notification_id() or 0
+            with tqdm(total=head, desc=f"rebuild {name}", unit="event") as bar:
+                done = runner.rebuild(progress=bar.update)
             print(f"{name}: {done} events")
     finally:
         container.close()
@@ -67,8 +69,8 @@ def projections_status(_: argparse.Namespace, settings: Settings) -> int:
     """Show each projection's position against the head of the log."""
     container = bootstrap(settings)
     try:
-        head = container.ordering.position()
         for name, runner in container.projections.items():
+            head = runner.app.recorder.max_notification_id() or 0
             print(f"{name}: {runner.position()} / {head}")
     finally:
         container.close()
@@ -102,6 +104,7 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("name", nargs="?")
     rebuild.set_defaults(handler=projections_rebuild)
     projections.add_parser("status", help="positions").set_defaults(handler=projections_status)
+    billing.add_commands(commands)
     return root
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ContainerDep
+from infra.bootstrap import Container
 
 router = APIRouter(tags=["catalog"])
 
@@ -14,6 +15,11 @@ router = APIRouter(tags=["catalog"])
 @router.get("/api/materials")
 def list_materials(container: ContainerDep) -> dict[str, Any]:
     """Active materials with display name, colours and density."""
+    return materials_payload(container)
+
+
+def materials_payload(container: Container) -> dict[str, Any]:
+    """The materials list shared by the storefront and the developer API."""
     materials = [
         {
             "name": m.code,

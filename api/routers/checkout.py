@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Header, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep, ContainerDep
 from api.presenters import customer_order
@@ -50,7 +51,10 @@ async def checkout(
         "state": shipping_state,
         "zip": shipping_zip,
     }
-    result = container.checkout.place(
+    place = container.checkout.place
+    # Analysis and pricing are CPU work: keep them off the event loop.
+    result = await run_in_threadpool(
+        place,
         CheckoutRequest(
             customer_id=caller.id,
             customer_email=caller.user.email,
@@ -66,7 +70,7 @@ async def checkout(
             filename=filename,
             session_id=session_id,
             idempotency_key=idempotency_key,
-        )
+        ),
     )
     if not result.created:
         response.status_code = 200

@@ -6,12 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import CallerDep, ContainerDep, ReadAfter, parse_id
+from api.deps import CallerDep, ContainerDep, parse_id, read_after
 from api.presenters import customer_order, customer_timeline
 from api.routers.staff_orders import page_of
 from domain.errors import InvalidInput, NotFound
 from domain.orders import STATUSES
-from projections.orders import MAX_PAGE_SIZE, OrderQuery, find_by_tracking_number, list_orders
+from projections.orders import (
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    OrderQuery,
+    find_by_tracking_number,
+    list_orders,
+)
 
 router = APIRouter(prefix="/api", tags=["customer orders"])
 
@@ -26,11 +32,11 @@ PUBLIC_TRACKING_FIELDS = (
 )
 
 
-@router.get("/user/orders", dependencies=[ReadAfter])
+@router.get("/user/orders", dependencies=[read_after("orders")])
 def my_orders(
     caller: CallerDep,
     container: ContainerDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     status: Annotated[str | None, Query(max_length=40)] = None,
 ) -> dict[str, Any]:
@@ -55,7 +61,7 @@ def my_order(order_id: str, caller: CallerDep, container: ContainerDep) -> dict[
     return customer_order(order, container.ordering.history(oid))
 
 
-@router.get("/track/{tracking_number}", dependencies=[ReadAfter])
+@router.get("/track/{tracking_number}", dependencies=[read_after("orders")])
 def track(tracking_number: str, container: ContainerDep) -> dict[str, Any]:
     """Public tracking: status and timeline, no customer details or internal notes."""
     with container.views.reading() as cur:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep, ContainerDep
 from api.uploads import read_upload
@@ -13,6 +14,7 @@ from application.checkout import geometry_of
 from application.quoting import QuoteRequest
 from domain.errors import InvalidInput, NotFound
 from domain.pricing import PartGeometry
+from infra.bootstrap import Container
 
 router = APIRouter(prefix="/api", tags=["quotes"])
 
@@ -23,7 +25,8 @@ async def upload_for_cart(
 ) -> dict[str, Any]:
     """Analyse an uploaded model and open a session to check it out later."""
     data, filename = await read_upload(model_file, container.settings.max_file_bytes)
-    session = container.checkout.upload(caller.id, data, filename)
+    # Mesh analysis is CPU work: keep it off the event loop.
+    session = await run_in_threadpool(container.checkout.upload, caller.id, data, filename)
     return {"session_id": session.session_id, "filename": filename, **session.summary.to_dict()}
 
 
@@ -44,7 +47,7 @@ class QuoteBody(BaseModel):
     shipping_zip: str | None = Field(default=None, max_length=12)
 
 
-def _geometry(body: QuoteBody, container: ContainerDep) -> PartGeometry:
+def _geometry(body: QuoteBody, container: Container) -> PartGeometry:
     if body.session_id:
         session = container.checkout.models.get_session(body.session_id)
         if session is None:
@@ -60,6 +63,11 @@ def _geometry(body: QuoteBody, container: ContainerDep) -> PartGeometry:
 @router.post("/quote")
 def instant_quote(body: QuoteBody, container: ContainerDep) -> dict[str, Any]:
     """A transparent price: material, printing, priority, GST and untaxed shipping."""
+    return quote_payload(body, container)
+
+
+def quote_payload(body: QuoteBody, container: Container) -> dict[str, Any]:
+    """The customer-facing quote shared by the storefront and the developer API."""
     price = container.quoter.quote(
         QuoteRequest(
             geometry=_geometry(body, container),

@@ -5,12 +5,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from api.deps import Caller, ContainerDep, ReadAfter, parse_id, require_role
+from api.deps import Caller, ContainerDep, parse_id, read_after, require_role
 from api.presenters import staff_order
 from domain.errors import InvalidInput
 from domain.orders import STATUSES
 from domain.users import ADMIN, MODERATOR
-from projections.orders import MAX_PAGE_SIZE, SORTS, OrderQuery, list_orders
+from projections.orders import MAX_PAGE, MAX_PAGE_SIZE, SORTS, OrderQuery, list_orders
 
 
 class StatusBody(BaseModel):
@@ -34,7 +34,7 @@ class NoteBody(BaseModel):
 
 
 def order_query(
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     status: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
@@ -58,7 +58,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
     router = APIRouter(prefix=prefix, tags=["fulfilment"])
     Staff = Annotated[Caller, Depends(require_role(*roles))]
 
-    @router.get("/orders", dependencies=[ReadAfter])
+    @router.get("/orders", dependencies=[read_after("orders")])
     def orders(
         _: Staff, container: ContainerDep, query: Annotated[OrderQuery, Depends(order_query)]
     ) -> dict[str, Any]:

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import AdminDep, ContainerDep, ReadAfter
+from api.deps import AdminDep, ContainerDep, read_after
 from projections.stats import read_stats
 
 router = APIRouter(prefix="/api/admin", tags=["dashboard"])
 
 
-@router.get("/stats", dependencies=[ReadAfter])
+@router.get("/stats", dependencies=[read_after("stats")])
 def stats(_: AdminDep, container: ContainerDep) -> dict[str, Any]:
     """Order counts by status, revenue totals and recent activity (from the stats view)."""
     with container.views.reading() as cur:

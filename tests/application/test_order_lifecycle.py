@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.orders import STATUSES
 from infra.bootstrap import Container
 from projections.orders import OrderQuery, list_orders
 from projections.stats import read_stats
@@ -98,8 +99,9 @@ def test_read_models_follow_the_log_and_a_rebuild_equals_them(
         orders[0].id, tracking_number="EE123IN", tracking_url=None, shipping_id=None, actor="a"
     )
     for runner in container.projections.values():
-        assert runner.catch_up() > 0
-        assert runner.position() == container.ordering.position()
+        if runner.app is container.ordering:  # "usage" follows the developer log
+            assert runner.catch_up() > 0
+            assert runner.position() == container.ordering.position()
 
     with container.views.reading() as cur:
         rows, total = list_orders(cur, OrderQuery(customer_id=customer_id, limit=3))
@@ -107,7 +109,9 @@ def test_read_models_follow_the_log_and_a_rebuild_equals_them(
         by_tracking, _ = list_orders(cur, OrderQuery(q=orders[2].tracking_number.lower()))
     assert total == 5 and len(rows) == 3
     assert [r["id"] for r in by_tracking] == [str(orders[2].id)]
-    assert stats["orders_by_status"] == {"pending": 3, "confirmed": 1, "cancelled": 1}
+    counts = {status: n for status, n in stats["orders_by_status"].items() if n}
+    assert counts == {"pending": 3, "confirmed": 1, "cancelled": 1}
+    assert set(stats["orders_by_status"]) == set(STATUSES)
     assert stats["revenue"]["paid_orders"] == 1
     assert stats["revenue"]["paid_total"] == pytest.approx(orders[0].price["total"])
 
