@@ -104,3 +104,7 @@ class DfmAnalyzer(Protocol):
     ) -> dict[str, Any]:
         """A printability report: walls, overhangs, fit per printer, open edges, score, issues."""
         ...
+
+    def close(self) -> None:
+        """Stop the worker processes the analysis runs in."""
+        ...

@@ -5,21 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from application.base import FabApplication
 from application.catalog import CatalogApp
 from application.checkout import Checkout
+from application.developer import DeveloperApp
+from application.dfm import DfmService
 from application.identity import IdentityApp
 from application.ordering import OrderingApp
 from application.quoting import Quoter
+from infra.dfm import TrimeshDfmAnalyzer
 from infra.mesh import TrimeshAnalyzer
 from infra.model_store import FileModelStore
 from infra.passwords import Argon2Hasher
 from infra.settings import Settings
+from infra.stripe_billing import StripeBilling
 from infra.tokens import SessionTokens
 from infra.views_db import PostgresViewDatabase, SQLiteViewDatabase
 from projections.base import ViewDatabase
 from projections.orders import OrdersProjection
 from projections.runner import ProjectionRunner
 from projections.stats import StatsProjection
+from projections.usage import UsageProjection
 
 
 @dataclass
@@ -30,6 +36,8 @@ class Container:
     identity: IdentityApp
     catalog: CatalogApp
     ordering: OrderingApp
+    developer: DeveloperApp
+    dfm: DfmService
     quoter: Quoter
     checkout: Checkout
     tokens: SessionTokens
@@ -40,15 +48,17 @@ class Container:
         """Catch up and follow the log in background threads (embedded mode)."""
         for runner in self.projections.values():
             runner.catch_up()
-            self.ordering.add_listener(_waker(runner))
+            if isinstance(runner.app, FabApplication):  # each runner wakes on its own app's saves
+                runner.app.add_listener(_waker(runner))
             runner.start()
 
     def close(self) -> None:
         """Stop followers and close connections."""
         for runner in self.projections.values():
             runner.stop()
-        for app in (self.identity, self.catalog, self.ordering):
+        for app in (self.identity, self.catalog, self.ordering, self.developer):
             app.close()
+        self.dfm.analyzer.close()
         close = getattr(self.views, "close", None)
         if close is not None:
             close()
@@ -85,11 +95,17 @@ def bootstrap(settings: Settings) -> Container:
         p.name: ProjectionRunner(ordering, p, views)
         for p in (OrdersProjection(), StatsProjection())
     }
+    api_key = settings.stripe_api_key.get_secret_value()
+    billing = StripeBilling(api_key, settings.stripe_api_base or None) if api_key else None
+    developer = DeveloperApp(env=settings.event_store_env("developer"), billing=billing)
+    projections["usage"] = ProjectionRunner(developer, UsageProjection(), views)
     return Container(
         settings=settings,
         identity=identity,
         catalog=catalog,
         ordering=ordering,
+        developer=developer,
+        dfm=DfmService(developer, TrimeshDfmAnalyzer(settings.max_file_bytes), catalog),
         quoter=quoter,
         checkout=checkout,
         tokens=SessionTokens(settings.resolved_jwt_secret(), settings.jwt_hours),

@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +28,18 @@ class Settings(BaseSettings):
     read_wait_seconds: float = 5.0
     projections_in_process: bool = True
     log_level: str = "INFO"
+    stripe_api_key: SecretStr = SecretStr("")  # empty: Stripe off (no paid plans, no reporting)
+    stripe_api_base: str = ""  # empty: Stripe's own API; e.g. a localstripe URL in tests
+    mail_driver: str = "console"  # console (log each mail) or smtp
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_user: str = ""  # empty: no AUTH
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    smtp_from: str = "fabledger <orders@fabledger.invalid>"
+    kafka_bootstrap: str = ""  # host:port[,host:port]; empty: no Kafka (no relay, no consumers)
+    kafka_partitions: int = 6  # partitions of each topic the relay creates
+    projections_source: str = "db"  # db (the event log) or kafka: what feeds the read models
 
     @property
     def uses_postgres(self) -> bool:

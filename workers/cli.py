@@ -12,7 +12,9 @@ from tqdm import tqdm
 from domain.errors import DomainError
 from infra.bootstrap import bootstrap
 from infra.settings import Settings
-from workers import billing
+from workers import billing, kafka_projections, notify
+from workers import relay as relay_worker
+from workers import projections as projections_worker
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,6 +107,12 @@ def parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(handler=projections_rebuild)
     projections.add_parser("status", help="positions").set_defaults(handler=projections_status)
     billing.add_commands(commands)
+    worker = commands.add_parser("worker", help="long-running worker processes")
+    workers = worker.add_subparsers(dest="worker", required=True)
+    projections_worker.add_command(workers)
+    kafka_projections.add_source_option(workers)
+    relay_worker.add_command(workers)
+    notify.add_command(workers)
     return root
 
 
