@@ -32,6 +32,9 @@ class TrimeshDfmAnalyzer:
         workers: int = 2,
         params: DfmParams | None = None,
     ) -> None:
+        # memory_mb is what one analysis may allocate: each worker's address space is capped
+        # (RLIMIT_AS) at its warmed-up size plus memory_mb. timeout_seconds runs from the
+        # moment a free worker takes the call, not from when the call was made.
         if timeout_seconds <= 0 or memory_mb <= 0 or workers < 1:
             raise ValueError("timeout_seconds and memory_mb must be positive, workers >= 1")
         self.max_bytes = max_bytes

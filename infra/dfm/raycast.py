@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -17,9 +17,16 @@ _EDGE_SLACK = 1e-9
 _PAIRS_PER_BATCH = 250_000
 
 
+@functools.cache
 def embree_available() -> bool:
-    """Whether the embreex binding (Intel Embree) can be imported."""
-    return importlib.util.find_spec("embreex") is not None
+    """Whether trimesh's Embree intersector (the embreex binding) imports and loads."""
+    try:
+        # Importing, not just finding, the module: a wheel whose shared library cannot
+        # load must fall back to numpy rather than fail every analysis.
+        import trimesh.ray.ray_pyembree  # noqa: F401
+    except Exception:
+        return False
+    return True
 
 
 def resolve_engine(engine: str) -> str:

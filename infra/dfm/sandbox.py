@@ -55,11 +55,16 @@ class Sandbox:
 
     def _run(self, task: Callable[..., T], *args: Any) -> T:
         # One retry: a broken pool may have been killed by another call's timeout, or lost
-        # a worker to another call's memory; the retry tells the culprit from the bystander.
+        # a worker to another call's memory. A bystander succeeds on the fresh pool; the
+        # culprit breaks it again and is refused.
+        died = False
         for _ in range(2):
             pool = self._current_pool()
             try:
                 future = pool.submit(task, *args)
+            except (BrokenProcessPool, RuntimeError):
+                continue  # another call retired this pool between our lookup and submit
+            try:
                 return future.result(timeout=self.timeout_seconds)
             except FutureTimeout:
                 # The worker cannot be interrupted, only killed, and killing one worker
@@ -69,9 +74,14 @@ class Sandbox:
                     f"analysis exceeded the time limit of {self.timeout_seconds:g} s"
                 ) from None
             except BrokenProcessPool:
+                died = True
                 self._discard(pool, kill=False)
             except MemoryError:
                 raise InvalidModelFile("analysis exceeded the memory limit") from None
+        if not died:
+            raise Unavailable("the model analysis workers are restarting; try again shortly")
+        # RLIMIT_AS turns most overruns into MemoryError; a worker that died outright did
+        # so in C code (or while unpickling the upload) for want of memory, as a rule.
         log.warning("dfm_worker_died", memory_mb=self.memory_mb)
         raise InvalidModelFile("analysis exceeded the memory limit")
 

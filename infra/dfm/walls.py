@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +81,6 @@ def _sample(mesh: IndexedMesh, count: int, seed: int) -> tuple[Floats, Floats]:
     return points, mesh.normals[faces]
 
 
-def _stat(values: Floats, reduce: Any) -> float | None:
+def _stat(values: Floats, reduce: Callable[[Floats], Any]) -> float | None:
     """A rounded statistic, or None when no ray found the opposite wall."""
     return round(float(reduce(values)), 4) if len(values) else None

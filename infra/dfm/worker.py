@@ -27,6 +27,10 @@ def prepare(memory_mb: int, params: DfmParams) -> None:
     cube = bytes(trimesh.creation.box(extents=(10.0, 10.0, 10.0)).export(file_type="stl"))
     analyze_bytes(cube, "warm-up.stl", len(cube), params, [DEFAULT_PRINTER])
     limit = _address_space_bytes() + memory_mb * _MB
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)  # never above what the service itself was granted
+    # Soft and hard alike: the analysis cannot raise its own cap back.
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
