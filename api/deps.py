@@ -14,8 +14,8 @@ from domain.users import ADMIN, STAFF_ROLES, User
 from infra.bootstrap import Container
 
 
-def get_container(request: Request) -> Container:
-    """The process's composition root, built in the lifespan."""
+async def get_container(request: Request) -> Container:
+    """The process's composition root, built in the lifespan (async: no thread-pool hop)."""
     container: Container = request.app.state.container
     return container
 

@@ -111,7 +111,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, error: HTTPException) -> JSONResponse:
         message = error.detail if isinstance(error.detail, str) else "request failed"
-        return error_response(error.status_code, message, headers=error.headers)
+        headers = dict(error.headers) if error.headers else None
+        return error_response(error.status_code, message, headers=headers)
+
+    async def database_outage(_: Request, error: Exception) -> JSONResponse:
+        log.warning("database_unavailable", error_type=type(error).__name__)
+        return error_response(503, "database unavailable; retry shortly")
+
+    # Handled by class, not in the catch-all below: Starlette re-raises whatever reaches the
+    # Exception handler, and uvicorn then drops the keep-alive connection under the client.
+    for outage in DATABASE_OUTAGES:
+        app.add_exception_handler(outage, database_outage)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, error: Exception) -> JSONResponse:

@@ -35,6 +35,7 @@ CACHE_SECONDS = 2.0
 # Another process may win a meter write; retry so that every accepted call counts.
 METER_RETRIES = 50
 LOCK_STRIPES = 64
+_UNKNOWN = object()  # cached answer for a key id that is not in the store
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ class DeveloperApp(FabApplication):
         key = ApiKey.issue(org_id=str(org.id), key_id=key_id, name=name, secret=secret, actor=actor)
         org.attach_key(key_id, actor=actor)
         self.save_new(org, key)
+        self._keys.forget(key_id)
         return IssuedKey(
             key=key,
             api_key=format_key(key_id, secret),
@@ -196,15 +198,31 @@ class DeveloperApp(FabApplication):
 
     def verify(self, presented: PresentedKey) -> VerifiedKey:
         """The key behind a presented credential, or Unauthorized with the seed's texts."""
+        cached = self.verify_cached(presented)
+        return cached if cached is not None else self._checked(presented, self._load(presented))
+
+    def verify_cached(self, presented: PresentedKey) -> VerifiedKey | None:
+        """Like verify, from memory only: None when the key must be read from the store."""
         cached = self._keys.get(presented.key_id)
-        if isinstance(cached, VerifiedKey):
-            verified = cached
-        else:
-            key = self.find(api_key_id_for(presented.key_id), ApiKey)
-            if key is None:
-                raise Unauthorized(INVALID_KEY)
-            verified = VerifiedKey(key.key_id, key.org_id, key.secret_hash, key.revoked)
-            self._keys.put(presented.key_id, verified)
+        if cached is None:
+            return None
+        if cached is _UNKNOWN:
+            raise Unauthorized(INVALID_KEY)
+        assert isinstance(cached, VerifiedKey)
+        return self._checked(presented, cached)
+
+    def _load(self, presented: PresentedKey) -> VerifiedKey:
+        key = self.find(api_key_id_for(presented.key_id), ApiKey)
+        if key is None:
+            # Remember misses too: the checksum is public, so well-formed junk is cheap to make.
+            self._keys.put(presented.key_id, _UNKNOWN)
+            raise Unauthorized(INVALID_KEY)
+        verified = VerifiedKey(key.key_id, key.org_id, key.secret_hash, key.revoked)
+        self._keys.put(presented.key_id, verified)
+        return verified
+
+    @staticmethod
+    def _checked(presented: PresentedKey, verified: VerifiedKey) -> VerifiedKey:
         if not _same_secret(verified, presented.secret):
             raise Unauthorized(INVALID_KEY)
         if verified.revoked:

@@ -16,6 +16,7 @@ POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_positions ("
     " name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )
+GATHER_SECONDS = 0.02
 _META = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
 
@@ -142,6 +143,9 @@ class ProjectionRunner:
                 self.error = None
             except Exception as error:  # keep following: the database may come back
                 self.error = error
+            # Under load, let events gather for a moment: one transaction per batch,
+            # not one per saved command (costs a read-your-writes wait at most this).
+            self._stop.wait(GATHER_SECONDS)
             self._wake.wait(poll_interval)
             self._wake.clear()
 
