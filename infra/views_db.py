@@ -67,6 +67,8 @@ SCHEMA_LOCK_KEY = 0x0FAB1ED6E
 class _QmarkCursor:
     """Lets projections write '?' placeholders against psycopg's '%s'."""
 
+    dialect = "postgres"  # projections may use set-based PostgreSQL statements
+
     def __init__(self, cur: Any) -> None:
         self._cur = cur
 
@@ -93,8 +95,16 @@ class PostgresViewDatabase:
     dialect = "postgres"
 
     def __init__(self, dsn: str, *, max_size: int = 10) -> None:
+        # check: a connection that died with a database restart is replaced, not handed out;
+        # timeout: while the database is away a read fails in seconds (503), not 30 s.
         self.pool = ConnectionPool(
-            dsn, min_size=1, max_size=max_size, open=True, kwargs={"connect_timeout": 5}
+            dsn,
+            min_size=1,
+            max_size=max_size,
+            open=True,
+            kwargs={"connect_timeout": 5},
+            check=ConnectionPool.check_connection,
+            timeout=2.0,
         )
 
     @contextmanager
