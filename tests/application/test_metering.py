@@ -60,16 +60,20 @@ def test_meters_count_each_product_separately_and_the_free_cap_is_hard(
             org_id=org_id, product=ANALYZE, key_id="k", request_id=f"r{i}", now=NOV
         )
     assert (reading.tier, reading.included, reading.remaining) == ("free", 100, 0)
-    with pytest.raises(QuotaExceeded, match="API quota exceeded for this billing period."):
+    with pytest.raises(QuotaExceeded, match=r"API quota exceeded for this billing period\."):
         dev.record_usage(org_id=org_id, product=ANALYZE, key_id="k", request_id="x", now=NOV)
     quick = dev.record_usage(org_id=org_id, product=QUICK_INFO, key_id="k", request_id="q", now=NOV)
     assert (quick.included, quick.remaining) == (1000, 999)
     december = datetime(2026, 12, 1, tzinfo=UTC)
-    fresh = dev.record_usage(org_id=org_id, product=ANALYZE, key_id="k", request_id="d", now=december)
+    fresh = dev.record_usage(
+        org_id=org_id, product=ANALYZE, key_id="k", request_id="d", now=december
+    )
     assert fresh.remaining == 99
 
 
-def test_concurrent_callers_get_exactly_the_included_units(container: Container, org_id: str) -> None:
+def test_concurrent_callers_get_exactly_the_included_units(
+    container: Container, org_id: str
+) -> None:
     dev = container.developer
     outcomes: list[str] = []
     lock = threading.Lock()
