@@ -91,7 +91,7 @@ def read_after(view: str) -> Any:
         min_position: Annotated[int | None, Query(ge=0)] = None,
     ) -> None:
         wanted = max(x_min_position or 0, min_position or 0)
-        runner = container.projections[view]
+        runner = container.read_position(view)  # the Kafka consumers' position in Kafka mode
         if wanted and not runner.wait_for(wanted, container.settings.read_wait_seconds):
             raise Unavailable(f"read model '{view}' has not reached position {wanted} yet; retry")
 

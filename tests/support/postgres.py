@@ -146,6 +146,14 @@ class PostgresServer:
         shutil.rmtree(self._root, ignore_errors=True)
         self._root = None
 
+    def pause(self, mode: str = "fast") -> None:
+        """Stop the server but keep its data (pg_ctl stop -m fast|smart|immediate)."""
+        self._run("pg_ctl", "-D", self.datadir, "-m", mode, "-w", "stop")
+
+    def resume(self) -> None:
+        """Start a paused server again, on the same port."""
+        self._run("pg_ctl", "-D", self.datadir, "-l", self.logfile, *self._start_args())
+
     def __enter__(self) -> PostgresServer:
         return self.start()
 

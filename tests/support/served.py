@@ -33,12 +33,14 @@ def run_cli(command: list[str], env: dict[str, str], cwd: Path, *args: str) -> s
 
 
 @contextmanager
-def served(command: list[str], env: dict[str, str], log: Path) -> Iterator[httpx.Client]:
+def served(
+    command: list[str], env: dict[str, str], log: Path, *serve_args: str
+) -> Iterator[httpx.Client]:
     """`fabledger serve` on a free port until the block ends; always killed afterwards."""
     port = free_port()
     with log.open("ab") as sink:
         process = subprocess.Popen(
-            [*command, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*command, "serve", "--host", "127.0.0.1", "--port", str(port), *serve_args],
             env=env,
             cwd=log.parent,
             stdout=sink,

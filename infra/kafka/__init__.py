@@ -1,0 +1,1 @@
+"""Kafka distribution: the relay publishes each application's log, consumers fold it."""
