@@ -28,11 +28,14 @@ _UPDATE_COUNTER = (
     " pending_identifier = CASE WHEN ? THEN ? ELSE pending_identifier END,"
     " last_usage_at = COALESCE(?, last_usage_at) WHERE meter_id = ?"
 )
-# Events arrive in log order, so a batch's newest use of a key is its newest use overall.
+# Keep the newer time: fed from Kafka, one key's meters (other streams, other partitions)
+# can arrive out of log order. ISO-8601 UTC strings compare in time order.
 _UPSERT_KEY = (
     "INSERT INTO api_key_usage (key_id, org_id, last_used_at, calls)"
     " VALUES (?, (SELECT org_id FROM usage_counters WHERE meter_id = ?), ?, ?)"
-    " ON CONFLICT (key_id) DO UPDATE SET last_used_at = excluded.last_used_at,"
+    " ON CONFLICT (key_id) DO UPDATE SET last_used_at = CASE"
+    " WHEN excluded.last_used_at > api_key_usage.last_used_at THEN excluded.last_used_at"
+    " ELSE api_key_usage.last_used_at END,"
     " calls = api_key_usage.calls + excluded.calls"
 )
 
@@ -97,7 +100,7 @@ class UsageProjection(Projection):
                 at = event.timestamp.isoformat()
                 if key is None:
                     key = keys[event.data["key_id"]] = _KeyDelta(event.originator_id, at)
-                key.last_used_at = at
+                key.last_used_at = max(key.last_used_at, at)
                 key.calls += 1
         opened = [(meter_id, d) for meter_id, d in meters.items() if d.opened is not None]
         if opened:

@@ -2,7 +2,8 @@
 
 Two `fabledger serve` processes take orders on one PostgreSQL (no projections in them);
 `fabledger worker relay` publishes every event to Kafka and `fabledger worker projections
---source kafka` folds them into the read models. Killing the relay and the consumer with
+--source kafka` folds them into the read models, which both servers read back with
+`X-Min-Position` (waiting on the Kafka watermarks). Killing the relay and the consumer with
 SIGKILL in the middle of a 10,000-event stream loses nothing and duplicates no effect;
 a broker that hangs for 30 s stops nobody from ordering, and the relay catches up.
 """
@@ -98,6 +99,7 @@ def deployment(
         "FABLEDGER_PROJECTIONS_SOURCE": "kafka",
         "FABLEDGER_KAFKA_BOOTSTRAP": kafka_broker.bootstrap,
         "FABLEDGER_KAFKA_TOPIC_PREFIX": prefix,
+        "FABLEDGER_READ_WAIT_SECONDS": "30",  # the first read may wait for a group join
     }
     return Deployment(env, postgres_db, postgres_server, kafka_broker, prefix)
 
@@ -260,6 +262,12 @@ def test_orders_over_http_on_two_servers_reach_kafka_and_the_kafka_fed_views(
                 )
             )
             head = max(head, moved["position"])
+        # Read-your-writes in Kafka mode: the read waits for every partition's watermark.
+        for server in (one, two):
+            listed = _ok(
+                server.get("/api/admin/orders", headers={**admin, "X-Min-Position": str(head)})
+            )
+            assert listed["total"] == 12 and {o["status"] for o in listed["orders"]} == {"printing"}
 
     wait_until(lambda: deployment.relay_position() >= head, 60, "relay")
     views_reach(deployment, head, 60)

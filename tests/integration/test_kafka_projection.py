@@ -10,6 +10,7 @@ failed, and two consumers sharing the partitions. The same on SQLite and Postgre
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -254,24 +255,40 @@ def test_records_sent_twice_or_before_their_predecessor_apply_once_in_order(
 def test_two_instances_of_a_group_share_the_partitions(
     kafka_broker: TansuBroker, stores: Stores
 ) -> None:
-    topic, head = published(kafka_broker, stores, 2000)
+    """Each instance polls in its own thread, as in `fabledger worker projections`."""
+    topic, head = published(kafka_broker, stores, 3000)
     group = f"{group_for('orders')}.{uuid4().hex[:8]}"
-    first = projection_for(kafka_broker, stores, OrdersProjection(), topic, group)
-    second = projection_for(kafka_broker, stores, OrdersProjection(), topic, group)
-    follow([first, second], head)
-    deadline = time.monotonic() + 30
-    # Until the first instance has heard of the rebalance, both may hold a partition for a
-    # moment: the compare-and-set offsets keep that harmless.
-    while True:
-        shares = [{tp.partition for tp in c.consumer.assignment()} for c in (first, second)]
-        if all(shares) and not shares[0] & shares[1] and shares[0] | shares[1] == set(range(6)):
-            break
-        assert time.monotonic() < deadline, f"the partitions were never shared: {shares}"
-        first.poll()
-        second.poll()
-    assert digest(stores.views, first.projection) == rebuilt(stores, OrdersProjection())
-    for consumer in (first, second):
-        consumer.close()
+    stop, shares = threading.Event(), [set[int](), set[int]()]
+
+    def member(index: int) -> None:
+        consumer = projection_for(kafka_broker, stores, OrdersProjection(), topic, group)
+        try:
+            while not stop.is_set():
+                consumer.poll()
+                shares[index] = {tp.partition for tp in consumer.consumer.assignment()}
+        finally:
+            consumer.close()
+
+    def shared() -> bool:
+        # Until an instance hears of a rebalance, both may hold a partition for a moment:
+        # the compare-and-set offsets keep that harmless.
+        first, second = shares
+        return bool(first and second) and not first & second and first | second == set(range(6))
+
+    members = [threading.Thread(target=member, args=(i,)) for i in (0, 1)]
+    for thread in members:
+        thread.start()
+    waiter = KafkaViewPosition("orders", stores.views, topic, group)
+    try:
+        deadline = time.monotonic() + 60
+        while not (waiter.position() >= head and shared()):
+            assert time.monotonic() < deadline, f"at {waiter.position()}, shares {shares}"
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        for thread in members:
+            thread.join(timeout=30)
+    assert digest(stores.views, OrdersProjection()) == rebuilt(stores, OrdersProjection())
 
 
 def test_reset_drops_the_view_and_reads_the_topic_again(
