@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("fabledger.http")
-UPLOAD_PATHS = (
+UPLOAD_PATHS: tuple[str, ...] = (
     "/api/upload-for-cart",
     "/api/checkout",
     "/api/v1/dfm/quick_info",

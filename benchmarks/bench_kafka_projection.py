@@ -19,7 +19,6 @@ Rates are events/s; the ratio is Kafka-fed / in-process (informational, no goal)
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -35,15 +34,11 @@ from benchmarks.support import (
     Options,
     PgTarget,
     Result,
-    add_common_arguments,
     alternating,
     fmt_rate,
     fmt_seconds,
+    main_with_postgres,
     median,
-    options_from,
-    postgres_target,
-    print_machine_info,
-    print_summary,
     print_table,
     section,
 )
@@ -235,13 +230,7 @@ def run(options: Options, pg: PgTarget | None) -> list[Result]:
 
 def main(argv: list[str] | None = None) -> None:
     """python -m benchmarks.bench_kafka_projection [--quick] [--pg-dsn URL] [--no-postgres]."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser)
-    options = options_from(parser.parse_args(argv))
-    with postgres_target(options) as pg:
-        print_machine_info(pg.facts() if pg else ())
-        results = run(options, pg)
-    print_summary(results)
+    main_with_postgres(__doc__ or "", run, argv)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ top functions by cumulative time.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import json
@@ -49,15 +48,11 @@ from benchmarks.support import (
     PgTarget,
     Result,
     Stopwatch,
-    add_common_arguments,
     alternating,
     fmt_rate,
     fmt_seconds,
+    main_with_postgres,
     median,
-    options_from,
-    postgres_target,
-    print_machine_info,
-    print_summary,
     print_table,
     section,
     timed,
@@ -427,13 +422,7 @@ def run(options: Options, pg: PgTarget | None) -> list[Result]:
 
 def main(argv: list[str] | None = None) -> None:
     """python -m benchmarks.bench_rebuild [--quick] [--profile] [--pg-dsn URL]."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser)
-    options = options_from(parser.parse_args(argv))
-    with postgres_target(options) as pg:
-        print_machine_info(pg.facts() if pg else ())
-        results = run(options, pg)
-    print_summary(results)
+    main_with_postgres(__doc__ or "", run, argv)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Rates are events/s; the ratio is ours / baseline (goal >= 0.5).
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,15 +29,11 @@ from benchmarks.support import (
     Options,
     PgTarget,
     Result,
-    add_common_arguments,
     alternating,
     fmt_rate,
     fmt_seconds,
+    main_with_postgres,
     median,
-    options_from,
-    postgres_target,
-    print_machine_info,
-    print_summary,
     print_table,
     section,
 )
@@ -198,13 +193,7 @@ def run(options: Options, pg: PgTarget | None) -> list[Result]:
 
 def main(argv: list[str] | None = None) -> None:
     """python -m benchmarks.bench_relay [--quick] [--pg-dsn URL] [--no-postgres]."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_arguments(parser)
-    options = options_from(parser.parse_args(argv))
-    with postgres_target(options) as pg:
-        print_machine_info(pg.facts() if pg else ())
-        results = run(options, pg)
-    print_summary(results)
+    main_with_postgres(__doc__ or "", run, argv)
 
 
 if __name__ == "__main__":

@@ -306,3 +306,16 @@ def postgres_target(options: Options) -> Iterator[PgTarget | None]:
         return
     with PostgresServer(bindir) as server:
         yield PgTarget(server.dsn("postgres"), f"throwaway server from {bindir}")
+
+
+def main_with_postgres(
+    doc: str, run: Callable[[Options, Any], Sequence[Result]], argv: list[str] | None
+) -> None:
+    """A bench module's `main`: common options, a PostgreSQL target, machine info, summary."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    add_common_arguments(parser)
+    options = options_from(parser.parse_args(argv))
+    with postgres_target(options) as pg:
+        print_machine_info(pg.facts() if pg else ())
+        results = run(options, pg)
+    print_summary(results)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import threading
 from collections.abc import Callable
 
@@ -12,8 +11,8 @@ import structlog
 from infra.bootstrap import Container, bootstrap
 from infra.kafka.config import group_for, new_consumer, topic_for
 from infra.kafka.consumer import KafkaProjection
-from infra.logging import configure_logging
 from infra.settings import Settings
+from workers.kafka_setup import prepare_kafka_worker
 from workers.relay import run_threads
 from workers.runtime import Pace, retrying, run_steps, stopping_on_signals
 
@@ -51,10 +50,7 @@ def consume(container: Container, name: str, stop: threading.Event, pace: Pace) 
 
 def kafka_projections_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the chosen projections (all by default) from Kafka until SIGTERM."""
-    if not settings.kafka_bootstrap:
-        raise SystemExit("error: FABLEDGER_KAFKA_BOOTSTRAP is not set")
-    configure_logging(json_lines=settings.env == "production", level=settings.log_level)
-    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is every connection
+    prepare_kafka_worker(settings)
     pace = Pace(interval=args.interval)
     stop = threading.Event()
     with stopping_on_signals(stop):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -14,8 +13,8 @@ from application.base import FabApplication
 from infra.bootstrap import Container, bootstrap
 from infra.kafka.config import close_producer, ensure_topic, new_producer, topic_for
 from infra.kafka.relay import Abandoned, PositionMoved, Relay
-from infra.logging import configure_logging
 from infra.settings import Settings
+from workers.kafka_setup import prepare_kafka_worker
 from workers.runtime import Pace, retrying, run_steps, stopping_on_signals
 
 log = structlog.get_logger("fabledger.relay")
@@ -93,10 +92,7 @@ def _runner(step: RelayStep, stop: threading.Event, pace: Pace) -> Callable[[], 
 
 def relay_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Relay the chosen applications' logs (all by default) until SIGTERM."""
-    if not settings.kafka_bootstrap:
-        raise SystemExit("error: FABLEDGER_KAFKA_BOOTSTRAP is not set")
-    configure_logging(json_lines=settings.env == "production", level=settings.log_level)
-    logging.getLogger("kafka").setLevel(logging.WARNING)  # its INFO is every connection
+    prepare_kafka_worker(settings)
     pace = Pace(interval=args.interval)
     stop = threading.Event()
     with stopping_on_signals(stop):
