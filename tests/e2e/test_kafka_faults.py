@@ -40,7 +40,7 @@ from tests.support.http import CUBE_STL
 from tests.support.kafka import TansuBroker, read_topic
 from tests.support.order_stream import write_orders
 from tests.support.postgres import PostgresDatabase, PostgresServer
-from tests.support.served import run_cli, served
+from tests.support.served import create_admin, served
 from tests.support.worker_process import WorkerProcess, worker
 
 ADMIN = {"email": "owner@example.com", "password": "admin password for e2e"}
@@ -223,17 +223,7 @@ def test_orders_over_http_on_two_servers_reach_kafka_and_the_kafka_fed_views(
     tmp_path: Path,
 ) -> None:
     cli, env = fabledger_command, deployment.env
-    run_cli(
-        cli,
-        env,
-        tmp_path,
-        "admin",
-        "create",
-        "--email",
-        ADMIN["email"],
-        "--password",
-        ADMIN["password"],
-    )
+    create_admin(cli, env, tmp_path, ADMIN["email"], ADMIN["password"])
     relay, projector = workers("relay"), workers("projections")
     with (
         served(cli, env, tmp_path / "one.log") as one,

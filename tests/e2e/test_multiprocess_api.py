@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.http import CUBE_STL
 from tests.support.postgres import PostgresDatabase
-from tests.support.served import run_cli, served
+from tests.support.served import create_admin, run_cli, served
 from tests.support.worker_process import worker
 
 pytestmark = pytest.mark.slow
@@ -62,17 +62,7 @@ def test_two_servers_and_a_projection_worker_share_one_postgres(
     fabledger_command: list[str], production_env: dict[str, str], tmp_path: Path
 ) -> None:
     cli, env = fabledger_command, production_env
-    run_cli(
-        cli,
-        env,
-        tmp_path,
-        "admin",
-        "create",
-        "--email",
-        ADMIN["email"],
-        "--password",
-        ADMIN["password"],
-    )
+    create_admin(cli, env, tmp_path, ADMIN["email"], ADMIN["password"])
     projections_log = tmp_path / "projections.log"
     with (
         worker(cli, env, projections_log, "projections", "--interval", "0.2") as projector,

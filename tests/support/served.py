@@ -76,3 +76,10 @@ def wait_until_healthy(client: httpx.Client, process: subprocess.Popen[bytes], l
             pass
         time.sleep(0.1)
     raise AssertionError(f"server not healthy after {START_TIMEOUT} s:\n{log.read_text()}")
+
+
+def create_admin(
+    command: list[str], env: dict[str, str], cwd: Path, email: str, password: str
+) -> str:
+    """`fabledger admin create` for the first admin; its standard output."""
+    return run_cli(command, env, cwd, "admin", "create", "--email", email, "--password", password)
