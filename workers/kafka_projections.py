@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 import structlog
 
-from infra.bootstrap import Container, bootstrap
+from infra.bootstrap import Container
 from infra.kafka.config import group_for, new_consumer, topic_for
 from infra.kafka.consumer import KafkaProjection
 from infra.settings import Settings
-from workers.kafka_setup import prepare_kafka_worker
+from workers.kafka_setup import run_kafka_worker
 from workers.relay import run_threads
-from workers.runtime import Pace, retrying, run_steps, stopping_on_signals
+from workers.runtime import Pace, retrying, run_steps
 
 log = structlog.get_logger("fabledger.kafka")
 
@@ -50,26 +50,19 @@ def consume(container: Container, name: str, stop: threading.Event, pace: Pace) 
 
 def kafka_projections_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Run the chosen projections (all by default) from Kafka until SIGTERM."""
-    prepare_kafka_worker(settings)
     pace = Pace(interval=args.interval)
-    stop = threading.Event()
-    with stopping_on_signals(stop):
-        container = retrying("projections", lambda: bootstrap(settings), stop, pace)
-        if container is None:
-            return 0
-        try:
-            names = args.only or list(container.projections)
-            unknown = sorted(set(names) - set(container.projections))
-            if unknown:
-                raise SystemExit(
-                    f"unknown projection {unknown[0]!r}; known: {', '.join(container.projections)}"
-                )
-            log.info("worker_started", worker="projections", source="kafka", projections=names)
-            run_threads(stop, {f"kafka-{n}": _consumer(container, n, stop, pace) for n in names})
-        finally:
-            container.close()
-    log.info("worker_stopped", worker="projections")
-    return 0
+
+    def body(container: Container, stop: threading.Event) -> None:
+        names = args.only or list(container.projections)
+        unknown = sorted(set(names) - set(container.projections))
+        if unknown:
+            raise SystemExit(
+                f"unknown projection {unknown[0]!r}; known: {', '.join(container.projections)}"
+            )
+        log.info("worker_started", worker="projections", source="kafka", projections=names)
+        run_threads(stop, {f"kafka-{n}": _consumer(container, n, stop, pace) for n in names})
+
+    return run_kafka_worker("projections", settings, pace, body)
 
 
 def _consumer(

@@ -10,12 +10,12 @@ from typing import Any
 import structlog
 
 from application.base import FabApplication
-from infra.bootstrap import Container, bootstrap
+from infra.bootstrap import Container
 from infra.kafka.config import close_producer, ensure_topic, new_producer, topic_for
 from infra.kafka.relay import Abandoned, PositionMoved, Relay
 from infra.settings import Settings
-from workers.kafka_setup import prepare_kafka_worker
-from workers.runtime import Pace, retrying, run_steps, stopping_on_signals
+from workers.kafka_setup import run_kafka_worker
+from workers.runtime import Pace, run_steps
 
 log = structlog.get_logger("fabledger.relay")
 
@@ -92,24 +92,17 @@ def _runner(step: RelayStep, stop: threading.Event, pace: Pace) -> Callable[[], 
 
 def relay_worker(args: argparse.Namespace, settings: Settings) -> int:
     """Relay the chosen applications' logs (all by default) until SIGTERM."""
-    prepare_kafka_worker(settings)
     pace = Pace(interval=args.interval)
-    stop = threading.Event()
-    with stopping_on_signals(stop):
-        container = retrying("relay", lambda: bootstrap(settings), stop, pace)
-        if container is None:
-            return 0
-        try:
-            apps = applications(container)
-            steps = [RelayStep(apps[n], container, stop, args.batch) for n in args.app or APPS]
-            log.info("worker_started", worker="relay", applications=[s.app.name for s in steps])
-            run_threads(stop, {f"relay-{s.app.name}": _runner(s, stop, pace) for s in steps})
-            for step in steps:
-                step.close()
-        finally:
-            container.close()
-    log.info("worker_stopped", worker="relay")
-    return 0
+
+    def body(container: Container, stop: threading.Event) -> None:
+        apps = applications(container)
+        steps = [RelayStep(apps[n], container, stop, args.batch) for n in args.app or APPS]
+        log.info("worker_started", worker="relay", applications=[s.app.name for s in steps])
+        run_threads(stop, {f"relay-{s.app.name}": _runner(s, stop, pace) for s in steps})
+        for step in steps:
+            step.close()
+
+    return run_kafka_worker("relay", settings, pace, body)
 
 
 def add_command(workers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

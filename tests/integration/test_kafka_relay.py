@@ -103,12 +103,11 @@ def test_every_order_event_is_published_once_in_per_order_order(
     producer.close()
 
 
-class DyingProducer:
-    """A producer that dies at its `sends`th record: raising, or closed under the relay."""
+class WrappedProducer:
+    """A real producer behind the relay's Producer protocol, for fakes to override."""
 
-    def __init__(self, bootstrap: str, sends: int, how: str) -> None:
-        self.inner = new_producer(bootstrap)
-        self.sends, self.how = sends, how
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
 
     def partitions_for(self, topic: str) -> set[int]:
         return set(self.inner.partitions_for(topic))
@@ -121,15 +120,26 @@ class DyingProducer:
         headers: list[tuple[str, bytes]] | None = None,
         partition: int | None = None,
     ) -> Any:
+        return self.inner.send(topic, value=value, key=key, headers=headers, partition=partition)
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.inner.flush(timeout=timeout)
+
+
+class DyingProducer(WrappedProducer):
+    """A producer that dies at its `sends`th record: raising, or closed under the relay."""
+
+    def __init__(self, bootstrap: str, sends: int, how: str) -> None:
+        super().__init__(new_producer(bootstrap))
+        self.sends, self.how = sends, how
+
+    def send(self, topic: str, *args: Any, **kwargs: Any) -> Any:
         self.sends -= 1
         if self.sends == 0:
             if self.how == "raise":
                 raise RuntimeError("killed mid-batch")
             close_producer(self.inner)  # dies with records buffered and more to send
-        return self.inner.send(topic, value=value, key=key, headers=headers, partition=partition)
-
-    def flush(self, timeout: float | None = None) -> None:
-        self.inner.flush(timeout=timeout)
+        return super().send(topic, *args, **kwargs)
 
 
 @pytest.mark.parametrize("how", ["raise", "close"])
@@ -153,24 +163,8 @@ def test_a_relay_killed_mid_batch_records_nothing_and_its_successor_skips_nothin
     assert positions == set(range(1, head + 1))  # some twice (at least once), none missing
 
 
-class SilentProducer:
+class SilentProducer(WrappedProducer):
     """A broker that never answers: every flush times out."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def partitions_for(self, topic: str) -> set[int]:
-        return set(self.inner.partitions_for(topic))
-
-    def send(
-        self,
-        topic: str,
-        value: bytes | None = None,
-        key: bytes | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-        partition: int | None = None,
-    ) -> Any:
-        return self.inner.send(topic, value=value, key=key, headers=headers, partition=partition)
 
     def flush(self, timeout: float | None = None) -> None:
         raise KafkaTimeoutError("no answer")
