@@ -25,7 +25,7 @@ from domain.catalog import DEFAULT_PRINTER
 from infra.dfm import DfmParams, TrimeshDfmAnalyzer
 from infra.dfm.raycast import embree_available
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "numpy-stl"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "meshes" / "numpy-stl"
 _MB = 1024 * 1024
 
 

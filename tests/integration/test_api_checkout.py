@@ -1,8 +1,9 @@
 """Story: a customer uploads a model, gets an instant quote and checks out exactly once.
 
-Real meshes from the shared corpus are measured over HTTP; hostile files are refused with
-a reason; quotes add up the way the storefront promises (+25 % priority, 18 % GST on the
-taxable amount, shipping on top and untaxed); a retried checkout never orders twice.
+Real meshes from the copied corpus (tests/data/meshes) are measured over HTTP; hostile files
+are refused with a reason; quotes add up the way the storefront promises (+25 % priority,
+18 % GST on the taxable amount, shipping on top and untaxed); a retried checkout never
+orders twice.
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +13,8 @@ import trimesh
 from domain.catalog import DEFAULT_PRINTER, PrinterProfile
 from infra.dfm import DfmParams, TrimeshDfmAnalyzer
 from infra.dfm.raycast import embree_available
+from tests.support.factories import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "numpy-stl"
 MB = 1024 * 1024
 PRINTERS = [DEFAULT_PRINTER]  # 250 x 210 x 220 mm, 0.4 mm nozzle, 0.2 mm layers
 ENGINES = [
@@ -304,7 +303,6 @@ def test_the_same_file_gets_the_same_report(analyzer: TrimeshDfmAnalyzer) -> Non
     assert first["thin_walls"]["median_mm"] == pytest.approx(20.0, abs=0.2)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not found")
 def test_rear_case_gets_a_plausible_report_quickly(analyzer: TrimeshDfmAnalyzer) -> None:
     data = (CORPUS / "stl_binary" / "rear_case.stl").read_bytes()
 
@@ -329,7 +327,6 @@ def test_rear_case_gets_a_plausible_report_quickly(analyzer: TrimeshDfmAnalyzer)
     assert_plain_json(report)
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not found")
 def test_moon_3mf_has_two_closed_bodies(analyzer: TrimeshDfmAnalyzer) -> None:
     data = (CORPUS / "3mf" / "Moon.3mf").read_bytes()
 
@@ -340,7 +337,6 @@ def test_moon_3mf_has_two_closed_bodies(analyzer: TrimeshDfmAnalyzer) -> None:
     assert issue(report, "multiple_bodies")["severity"] == "info"
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not found")
 def test_triamid_is_watertight_but_not_manifold(analyzer: TrimeshDfmAnalyzer) -> None:
     data = (CORPUS / "stl_tests" / "triamid.stl").read_bytes()
 
@@ -352,7 +348,6 @@ def test_triamid_is_watertight_but_not_manifold(analyzer: TrimeshDfmAnalyzer) ->
 
 
 @pytest.mark.skipif(not embree_available(), reason="embreex is not installed")
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not found")
 def test_both_ray_engines_measure_the_same_walls() -> None:
     data = (CORPUS / "stl_binary" / "rear_case.stl").read_bytes()
     walls = []

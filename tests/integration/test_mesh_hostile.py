@@ -8,7 +8,6 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,8 +19,8 @@ import infra.mesh.stl
 from domain.errors import InvalidModelFile
 from infra.mesh import TrimeshAnalyzer
 from infra.mesh.archive import ArchiveLimits, open_archive
+from tests.support.factories import CORPUS
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "numpy-stl"
 CORE = "http://schemas.microsoft.com/3dmanufacturing/core/2015/02"
 PRODUCTION = "http://schemas.microsoft.com/3dmanufacturing/production/2015/06"
 RELS = (
@@ -49,8 +48,6 @@ def analyzer() -> TrimeshAnalyzer:
 @pytest.fixture(scope="module")
 def rear_case() -> bytes:
     path = CORPUS / "stl_binary" / "rear_case.stl"
-    if not path.is_file():
-        pytest.skip(f"test corpus not found at {CORPUS} (the shared folder beside the repo)")
     return path.read_bytes()
 
 
@@ -442,8 +439,6 @@ def test_3mf_references_that_lead_nowhere(
 
 def test_the_triangle_limit_covers_every_3mf_part() -> None:
     path = CORPUS / "3mf" / "Moon.3mf"
-    if not path.is_file():
-        pytest.skip(f"test corpus not found at {CORPUS}")
 
     message = refusal(TrimeshAnalyzer(max_faces=100), path.read_bytes(), "Moon.3mf")
 

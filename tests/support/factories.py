@@ -10,7 +10,8 @@ from application.checkout import CheckoutRequest
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "numpy-stl"
+# Meshes made elsewhere, copied into the repo with their licence (tests/data/meshes/README.md).
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "meshes" / "numpy-stl"
 
 
 def container_for(data_dir: Path, database_url: str = "") -> Container:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from fastapi.testclient import TestClient
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
@@ -169,8 +168,5 @@ def place_order(client: TestClient, account: Account, **fields: Any) -> dict[str
 
 
 def corpus_file(relative: str) -> bytes:
-    """A test mesh from the shared corpus, or skip when the corpus is not there."""
-    path = CORPUS / relative
-    if not path.is_file():
-        pytest.skip(f"test corpus file missing: {path}")
-    return path.read_bytes()
+    """A test mesh from the copied corpus (tests/data/meshes)."""
+    return (CORPUS / relative).read_bytes()
