@@ -1,4 +1,4 @@
-"""Identity use cases: register, authenticate, create staff accounts."""
+"""Identity use cases: register, authenticate, create staff accounts, change roles."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from eventsourcing.persistence import IntegrityError
 
 from application.base import FabApplication
 from application.ports import PasswordHasher
-from domain.errors import Conflict, InvalidInput, Unauthorized
-from domain.users import USER, User, check_password_rules, normalise_email, user_id_for
+from domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from domain.users import ADMIN, USER, User, check_password_rules, normalise_email, user_id_for
 
 INVALID_LOGIN = "invalid email or password"
 
@@ -65,13 +65,45 @@ class IdentityApp(FabApplication):
         """The user with this id, or None."""
         return self.find(user_id, User)
 
-    def ensure_admin(self, *, email: str, username: str, password: str) -> User:
-        """Create an admin, or promote the existing account with that e-mail."""
-        existing = self.find(user_id_for(email), User)
+    def user_by_email(self, email: str) -> User | None:
+        """The account with this e-mail, or None."""
+        return self.find(user_id_for(email), User)
+
+    def ensure_admin(
+        self,
+        *,
+        email: str,
+        username: str,
+        password: str,
+        reset_password: bool = False,
+        actor: str = "cli",
+    ) -> User:
+        """Create an admin; an existing account only with reset_password (set it, promote).
+
+        A password is never taken and then ignored: for an existing account without
+        reset_password this refuses, so the caller knows the password did not change.
+        """
+        existing = self.user_by_email(email)
         if existing is None:
+            if reset_password:
+                raise NotFound(f"no account with e-mail {normalise_email(email)} to reset")
             return self.register(
-                email=email, username=username, password=password, role="admin", actor="cli"
+                email=email, username=username, password=password, role=ADMIN, actor=actor
             )
-        existing.change_role("admin", actor="cli")
-        self.save(existing)
+        if not reset_password:
+            raise Conflict(f"an account with e-mail {existing.email} already exists")
+        check_password_rules(password)
+        existing.change_password(self.hasher.hash(password), actor=actor)
+        existing.change_role(ADMIN, actor=actor)
+        self.save(existing)  # both events in one atomic write
         return existing
+
+    def change_role(self, *, email: str, role: str, actor: str) -> tuple[User, str]:
+        """Give the account with this e-mail a role; (the user, their previous role)."""
+        user = self.user_by_email(email)
+        if user is None:
+            raise NotFound(f"no account with e-mail {normalise_email(email)}")
+        previous = user.role
+        if user.change_role(role, actor=actor):
+            self.save(user)
+        return user, previous

@@ -86,15 +86,23 @@ class User(Aggregate):
         """Moderators and admins run fulfilment."""
         return self.role in STAFF_ROLES
 
-    def change_role(self, role: str, *, actor: str) -> None:
-        """Promote or demote the user."""
+    def change_role(self, role: str, *, actor: str) -> bool:
+        """Promote or demote the user; False (and no event) when they already have the role."""
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
-        if role != self.role:
-            self._role_changed(role=role, actor=actor)
+        if role == self.role:
+            return False
+        self._role_changed(role=role, actor=actor)
+        return True
+
+    def change_password(self, password_hash: str, *, actor: str) -> None:
+        """Set a new password, given as its hash: the password itself never enters an event."""
+        if not password_hash:
+            raise InvalidInput("a password hash is required")
+        self._password_changed(password_hash=password_hash, actor=actor)
 
     def rehash_password(self, password_hash: str, *, actor: str) -> None:
-        """Replace the stored hash (a new password, or stronger KDF parameters)."""
+        """Replace the stored hash of the same password (stronger KDF parameters)."""
         self._password_changed(password_hash=password_hash, actor=actor)
 
     @event("RoleChanged")

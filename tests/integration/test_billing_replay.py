@@ -234,8 +234,9 @@ def test_replay_exits_1_and_names_the_difference(
 
 
 def test_replay_of_an_unknown_org_or_a_bad_period_is_refused(
-    cli_env: dict[str, str], capsys: pytest.CaptureFixture[str]
+    cli_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    bootstrap(Settings(data_dir=tmp_path, jwt_secret=JWT)).close()  # a store, with no such org
     org = "00000000-0000-0000-0000-000000000000"
     assert cli.main(["billing", "replay", "--org", org, "--period", "2026-11"]) == 1
     assert "organization not found" in capsys.readouterr().err
