@@ -1,11 +1,10 @@
-"""ASGI middleware: a request id on every request, and a hard cap on upload bodies."""
+"""ASGI middleware: a request id on every request, and a hard cap on every request body."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import time
-from typing import Any
 
 import structlog
 from starlette.exceptions import HTTPException
@@ -29,6 +28,7 @@ CORS_HEADERS = [
     (b"access-control-expose-headers", b"x-ratelimit-limit, x-ratelimit-remaining, x-billing-tier"),
     (b"access-control-max-age", b"600"),
 ]
+MB = 1024 * 1024
 # Multipart framing and form fields on top of the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -96,39 +96,56 @@ class OpenCors:
         await self.app(scope, receive, send_with_cors)
 
 
-class UploadLimit:
-    """Refuses an upload body past the cap while it streams in (Content-Length can lie)."""
+class BodyLimit:
+    """Refuses a request body past its cap while it streams in (Content-Length can lie).
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    The upload paths take a model file (the file cap); every other body is JSON or a small
+    form (the JSON cap), so no caller makes the server hold a body it never needed.
+    """
+
+    def __init__(self, app: ASGIApp, upload_bytes: int, json_bytes: int) -> None:
         self.app = app
-        self.max_body = max_bytes + MULTIPART_OVERHEAD
-        self.max_mb = max_bytes // (1024 * 1024)
+        self.upload = (
+            upload_bytes + MULTIPART_OVERHEAD,
+            f"file is larger than the {upload_bytes // MB} MB limit",
+        )
+        self.json = (json_bytes, f"request body is larger than the {_size(json_bytes)} limit")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in UPLOAD_PATHS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-            await _reject(send, self.max_mb)
-            return
+        max_body, message = self.upload if scope["path"] in UPLOAD_PATHS else self.json
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > max_body:
+                await _reject(send, message)
+                return
         seen = 0
 
         async def counted_receive() -> Message:
             nonlocal seen
-            message: dict[str, Any] = dict(await receive())
-            seen += len(message.get("body", b""))
-            if seen > self.max_body:
+            message_in = await receive()
+            seen += len(message_in.get("body", b""))
+            if seen > max_body:
                 # An HTTPException passes through FastAPI's body parser (anything else
                 # becomes a 400 there); api/errors.py renders it as {"error": ...}.
-                raise HTTPException(413, f"file is larger than the {self.max_mb} MB limit")
-            return message
+                raise HTTPException(413, message)
+            return message_in
 
         await self.app(scope, counted_receive, send)
 
 
-async def _reject(send: Send, max_mb: int) -> None:
-    body = json.dumps({"error": f"file is larger than the {max_mb} MB limit"}).encode()
+def _size(n: int) -> str:
+    """A byte count as people read it: '1 MB', '512 KB', '1000 bytes'."""
+    if n % MB == 0:
+        return f"{n // MB} MB"
+    if n % 1024 == 0:
+        return f"{n // 1024} KB"
+    return f"{n} bytes"
+
+
+async def _reject(send: Send, message: str) -> None:
+    body = json.dumps({"error": message}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
 
 import jwt
 
@@ -34,13 +37,34 @@ class SessionTokens:
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
     def read(self, token: str) -> Claims:
-        """The claims of a valid token, or Unauthorized."""
+        """The claims of a valid token, or Unauthorized (a malformed claim included)."""
         try:
             payload = jwt.decode(
-                token, self._secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "sub", "role"]},
             )
         except jwt.ExpiredSignatureError as error:
             raise Unauthorized("session expired; sign in again") from error
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as error:
             raise Unauthorized("invalid session token") from error
-        return Claims(user_id=str(payload["sub"]), role=str(payload.get("role", "user")))
+        return _claims(payload)
+
+
+def _claims(payload: dict[str, Any]) -> Claims:
+    """Typed claims; a signed token can still carry junk (a leaked or misused secret)."""
+    subject, role, expires = payload["sub"], payload["role"], payload["exp"]
+    if (
+        not isinstance(subject, str)
+        or not isinstance(role, str)
+        or isinstance(expires, bool)
+        or not isinstance(expires, int | float)
+        or not math.isfinite(expires)
+    ):
+        raise Unauthorized("invalid session token")
+    try:
+        user_id = UUID(subject)
+    except ValueError as error:
+        raise Unauthorized("invalid session token") from error
+    return Claims(user_id=str(user_id), role=role)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
 from projections.base import Cursor, EventRecord, Projection, ViewDatabase
+from projections.waiting import LogHead, PositionWaiters
 
 POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_positions ("
@@ -54,10 +54,11 @@ class ProjectionRunner:
         self.backlog_batch_size = backlog_batch_size
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._advanced = threading.Condition()
         self._catching_up = threading.Lock()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self._waiters = PositionWaiters(self.position, nudge=self.wake)
+        self._head = LogHead(app.recorder.max_notification_id)
         with db.schema_change() as cur:
             cur.execute(POSITIONS_DDL)
             projection.create(cur)
@@ -100,8 +101,7 @@ class ProjectionRunner:
                 continue
             position = records[-1].position
             done += len(records)
-            with self._advanced:
-                self._advanced.notify_all()
+            self._waiters.advanced(position)
             if progress is not None:
                 progress(len(records))
 
@@ -113,17 +113,13 @@ class ProjectionRunner:
             cur.execute("DELETE FROM projection_positions WHERE name = ?", (self.name,))
         return self.catch_up(progress)
 
-    def wait_for(self, position: int, timeout: float) -> bool:
-        """Block until the view has folded `position` (True) or the timeout passed."""
-        deadline = time.monotonic() + timeout
-        while self.position() < position:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return False
-            self.wake()
-            with self._advanced:
-                self._advanced.wait(min(remaining, 0.05))
-        return True
+    async def wait_until(self, position: int, timeout: float) -> bool:
+        """True once the view has folded `position`, False after the timeout; holds no thread."""
+        return await self._waiters.wait(position, timeout)
+
+    async def in_log(self, position: int) -> bool:
+        """Whether a write produced `position`: the application's log has reached it."""
+        return await self._head.includes(position)
 
     def wake(self) -> None:
         """Ask the follower thread to look for new events now."""
