@@ -74,6 +74,8 @@ class Checkout:
     def upload(self, owner_id: str, data: bytes, filename: str) -> UploadSession:
         """Analyse a file, keep it, and open an upload session for a later checkout."""
         summary = self.analyzer.analyze(data, filename)
+        # Refused before it is stored: no checkout could ever price it.
+        self.quoter.require_printable(geometry_of(summary))
         session = UploadSession(
             session_id=secrets.token_urlsafe(24),
             owner_id=owner_id,

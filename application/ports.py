@@ -14,7 +14,11 @@ class MeshAnalyzer(Protocol):
     """Turns uploaded bytes into geometry, refusing anything that is not a sound mesh."""
 
     def analyze(self, data: bytes, filename: str) -> MeshSummary:
-        """Analyse a model file; raises InvalidModelFile or FileTooLarge."""
+        """Analyse a model file; raises InvalidModelFile, FileTooLarge or Unavailable (busy)."""
+        ...
+
+    def close(self) -> None:
+        """Stop any worker processes the analysis runs in."""
         ...
 
 

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from application.catalog import CatalogApp
 from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import InvalidInput
-from domain.pricing import PartGeometry, PriceBreakdown, estimate_print, quote
+from domain.pricing import (
+    PartGeometry,
+    PriceBreakdown,
+    estimate_print,
+    quote,
+    require_fit,
+    require_printable,
+)
 from domain.shipping import FULFILLMENT_METHODS, estimate_shipping
 
 
@@ -37,11 +44,20 @@ class Quoter:
             raise InvalidInput("fulfillment must be 'pickup' or 'shipping'")
         material = self.catalog.material(request.material)
         settings, printer = self.catalog.pricing()
-        _require_fit(request.geometry, printer)
         try:
+            require_printable(request.geometry, printer)
+            require_fit(request.geometry, printer)
             return self._price(request, material, printer, settings)
         except ArithmeticError as error:  # numbers no real part has
-            raise InvalidInput("the part's numbers are out of range; check its units") from error
+            raise _out_of_range() from error
+
+    def require_printable(self, geometry: PartGeometry) -> None:
+        """Refuse geometry no solid has, or finer than the shop's printer can make."""
+        _, printer = self.catalog.pricing()
+        try:
+            require_printable(geometry, printer)
+        except ArithmeticError as error:
+            raise _out_of_range() from error
 
     def _price(
         self,
@@ -71,10 +87,5 @@ class Quoter:
         )
 
 
-def _require_fit(geometry: PartGeometry, printer: PrinterProfile) -> None:
-    """Refuse a part no orientation fits on the printer's bed."""
-    dims = (geometry.dim_x_mm, geometry.dim_y_mm, geometry.dim_z_mm)
-    if not printer.fits(*dims):
-        part = " x ".join(f"{d:.0f}" for d in dims)
-        bed = f"{printer.bed_x_mm:.0f} x {printer.bed_y_mm:.0f} x {printer.bed_z_mm:.0f}"
-        raise InvalidInput(f"the part ({part} mm) does not fit the build volume ({bed} mm)")
+def _out_of_range() -> InvalidInput:
+    return InvalidInput("the part's numbers are out of range; check its units")

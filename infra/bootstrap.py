@@ -15,7 +15,7 @@ from application.ordering import OrderingApp
 from application.quoting import Quoter
 from infra.dfm import TrimeshDfmAnalyzer
 from infra.kafka.positions import KafkaViewPosition, kafka_positions
-from infra.mesh import TrimeshAnalyzer
+from infra.mesh import SandboxedMeshAnalyzer, UploadGate
 from infra.model_store import FileModelStore
 from infra.passwords import Argon2Hasher
 from infra.settings import Settings
@@ -43,6 +43,7 @@ class Container:
     checkout: Checkout
     tokens: SessionTokens
     views: ViewDatabase
+    uploads: UploadGate  # held by a request while it reads and analyses an uploaded model
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
@@ -67,6 +68,7 @@ class Container:
         for app in (self.identity, self.catalog, self.ordering, self.developer):
             app.close()
         self.dfm.analyzer.close()
+        self.checkout.analyzer.close()
         close = getattr(self.views, "close", None)
         if close is not None:
             close()
@@ -92,12 +94,14 @@ def bootstrap(settings: Settings) -> Container:
     catalog.seed_defaults()
     ordering = OrderingApp(env=settings.event_store_env("ordering"))
     quoter = Quoter(catalog)
-    checkout = Checkout(
-        ordering,
-        quoter,
-        TrimeshAnalyzer(max_bytes=settings.max_file_bytes),
-        FileModelStore(settings.data_dir),
+    meshes = SandboxedMeshAnalyzer(
+        max_bytes=settings.max_file_bytes,
+        workers=settings.mesh_workers,
+        memory_mb=settings.mesh_memory_mb,
+        timeout_seconds=settings.mesh_timeout_seconds,
+        max_waiting=settings.mesh_max_waiting,
     )
+    checkout = Checkout(ordering, quoter, meshes, FileModelStore(settings.data_dir))
     views = view_database(settings)
     projections = {
         p.name: ProjectionRunner(ordering, p, views)
@@ -118,6 +122,7 @@ def bootstrap(settings: Settings) -> Container:
         checkout=checkout,
         tokens=SessionTokens(settings.resolved_jwt_secret(), settings.jwt_hours),
         views=views,
+        uploads=meshes.gate,
         projections=projections,
         kafka_views=(
             kafka_positions(projections, views, settings.kafka_topic_prefix)

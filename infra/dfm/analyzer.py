@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any
 
 import structlog
@@ -14,14 +13,14 @@ from domain.errors import DomainError, FileTooLarge, InvalidModelFile
 from infra.dfm.loading import load_model
 from infra.dfm.params import DfmParams
 from infra.dfm.report import summary_of
-from infra.dfm.sandbox import Sandbox
-from infra.dfm.worker import analyze_task
+from infra.dfm.worker import analyze_task, prepare
+from infra.sandbox import OwnsSandbox, Sandbox
 
 _MB = 1024 * 1024
 log = structlog.get_logger("fabledger.dfm")
 
 
-class TrimeshDfmAnalyzer:
+class TrimeshDfmAnalyzer(OwnsSandbox):
     """Printability analysis of STL/OBJ/3MF bytes; call close() to stop the worker pool."""
 
     def __init__(
@@ -35,11 +34,17 @@ class TrimeshDfmAnalyzer:
         # memory_mb is what one analysis may allocate: each worker's address space is capped
         # (RLIMIT_AS) at its warmed-up size plus memory_mb. timeout_seconds runs from the
         # moment a free worker takes the call, not from when the call was made.
-        if timeout_seconds <= 0 or memory_mb <= 0 or workers < 1:
-            raise ValueError("timeout_seconds and memory_mb must be positive, workers >= 1")
         self.max_bytes = max_bytes
         self.params = params or DfmParams()
-        self._sandbox = Sandbox(workers, memory_mb, timeout_seconds, self.params)
+        self.sandbox = Sandbox(
+            workers,
+            memory_mb,
+            timeout_seconds,
+            prepare,
+            (memory_mb, self.params),
+            name="dfm",
+            preload=("infra.dfm.worker",),
+        )
 
     def quick_info(self, data: bytes, filename: str) -> dict[str, Any]:
         """Dimensions, volume, area, triangles, bodies, watertight/manifold/winding flags."""
@@ -63,26 +68,11 @@ class TrimeshDfmAnalyzer:
         if len(data) > self.max_bytes:
             raise FileTooLarge(f"file is larger than the {self.max_bytes / _MB:g} MB limit")
         started = time.perf_counter()
-        report = self._sandbox.run(
+        report = self.sandbox.run(
             analyze_task, data, filename, self.max_bytes, self.params, tuple(printers)
         )
         report["analysis_ms"] = _ms_since(started)
         return report
-
-    def close(self) -> None:
-        """Shut the worker pool down (the composition root calls this on exit)."""
-        self._sandbox.close()
-
-    def __enter__(self) -> TrimeshDfmAnalyzer:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _ms_since(started: float) -> float:

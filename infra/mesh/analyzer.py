@@ -30,11 +30,7 @@ class TrimeshAnalyzer:
 
     def analyze(self, data: bytes, filename: str) -> MeshSummary:
         """Summary of the model, or InvalidModelFile / FileTooLarge saying what is wrong."""
-        file_format = _format_of(filename)
-        if len(data) > self.max_bytes:
-            raise FileTooLarge(f"file is larger than the {self.max_bytes / _MB:g} MB limit")
-        if not data or data.isspace():
-            raise InvalidModelFile("file is empty")
+        file_format = screen(data, filename, self.max_bytes)
         try:
             return summarize(self._parse(file_format, data), file_format)
         except InvalidModelFile as refusal:
@@ -48,6 +44,9 @@ class TrimeshAnalyzer:
                 f"could not parse {file_format.upper()} file: {_short_reason(exc)}"
             ) from exc
 
+    def close(self) -> None:
+        """Nothing to stop: the analysis runs in the caller's thread."""
+
     def _parse(self, file_format: str, data: bytes) -> Corners:
         parsers: dict[str, Callable[[], Corners]] = {
             "stl": lambda: parse_stl(data, self.max_faces),
@@ -55,6 +54,16 @@ class TrimeshAnalyzer:
             "3mf": lambda: parse_3mf(data, self.max_faces, _UNPACK_FACTOR * self.max_bytes),
         }
         return parsers[file_format]()
+
+
+def screen(data: bytes, filename: str, max_bytes: int) -> str:
+    """The file's format, after the refusals that need no parsing (type, size, emptiness)."""
+    file_format = _format_of(filename)
+    if len(data) > max_bytes:
+        raise FileTooLarge(f"file is larger than the {max_bytes / _MB:g} MB limit")
+    if not data or data.isspace():
+        raise InvalidModelFile("file is empty")
+    return file_format
 
 
 def _format_of(filename: str) -> str:
