@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api.docs import install_docs
 from api.errors import install_error_handlers
-from api.middleware import OpenCors, RequestContext, UploadLimit
+from api.metrics import install_metrics
+from api.middleware import BodyLimit, OpenCors, RequestContext
 from api.routers import (
     auth,
     catalog,
@@ -24,13 +26,19 @@ from api.routers import (
     v1_keys,
     v1_usage,
 )
+from api.text import refuse_control_characters
 from infra.bootstrap import Container, bootstrap
 from infra.logging import configure_logging
 from infra.settings import Settings
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
-    """Build the app; pass a container to share one (tests), or settings to build one."""
+def create_app(
+    settings: Settings | None = None, container: Container | None = None, instrument: bool = True
+) -> FastAPI:
+    """Build the app; pass a container to share one (tests), or settings to build one.
+
+    instrument=False leaves out /metrics and the body caps: only benchmarks' baseline does.
+    """
     settings = settings or (container.settings if container else Settings())
 
     @asynccontextmanager
@@ -46,7 +54,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 app.state.container.close()
 
     configure_logging(json_lines=settings.env == "production", level=settings.log_level)
-    app = FastAPI(title="fabledger", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="fabledger",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(refuse_control_characters)],  # every route, present and future
+    )
+    install_docs(app)  # served from installed assets, not a CDN
     install_error_handlers(app)
     for router in (
         health.router,
@@ -65,7 +81,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         v1_usage.router,
     ):
         app.include_router(router)
-    app.add_middleware(UploadLimit, max_bytes=settings.max_file_bytes)
+    if instrument:
+        app.add_middleware(
+            BodyLimit, upload_bytes=settings.max_file_bytes, json_bytes=settings.max_json_bytes
+        )
     app.add_middleware(OpenCors)
     app.add_middleware(RequestContext)
+    if instrument:
+        install_metrics(app)  # outermost: counts every answer, preflights and 413s too
     return app

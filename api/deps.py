@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from uuid import UUID
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, params
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from domain.errors import Forbidden, NotFound, Unauthorized, Unavailable
+from domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized, Unavailable
 from domain.users import ADMIN, STAFF_ROLES, User
 from infra.bootstrap import Container
 
@@ -40,13 +42,18 @@ class Caller:
         return f"{self.user.role}:{self.user.id}"
 
 
+# Documents the session scheme in OpenAPI; a missing or non-Bearer header is ours to refuse.
+SESSION = HTTPBearer(auto_error=False, bearerFormat="JWT", description="Session token (8 h).")
+
+
 def current_caller(
-    container: ContainerDep, authorization: Annotated[str | None, Header()] = None
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(SESSION)],
 ) -> Caller:
     """The user behind the Bearer token; the role is read fresh from the user's stream."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+    if credentials is None:
         raise Unauthorized("missing bearer token")
-    claims = container.tokens.read(authorization[7:].strip())
+    claims = container.tokens.read(credentials.credentials.strip())
     user = container.identity.get_user(UUID(claims.user_id))
     if user is None or not user.is_active:
         raise Unauthorized("invalid session token")
@@ -79,20 +86,75 @@ def parse_id(raw: str, what: str = "order") -> UUID:
         raise NotFound(f"{what} not found") from error
 
 
-def read_after(view: str) -> Any:
+class WaitSlots:
+    """Bounds the read-your-writes waits in flight in this process (event-loop thread only)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.busy = 0
+
+    @contextmanager
+    def taken(self) -> Iterator[None]:
+        """Hold one slot for the wait, or refuse at once when none is free."""
+        if self.busy >= self.limit:
+            raise Unavailable("too many reads are waiting for the read models; retry shortly")
+        self.busy += 1
+        try:
+            yield
+        finally:
+            self.busy -= 1
+
+
+def _wait_slots(request: Request, container: Container) -> WaitSlots:
+    state = request.app.state
+    if not hasattr(state, "read_wait_slots"):  # one per app (process), made on first use
+        state.read_wait_slots = WaitSlots(container.settings.read_wait_max_waiters)
+    slots: WaitSlots = state.read_wait_slots
+    return slots
+
+
+async def _anyone() -> None:
+    """The gate of a public route: nobody to authenticate."""
+
+
+def _gate(auth: Any) -> Any:
+    """The Depends of a route's auth alias (e.g. StaffDep), so both share one cached call."""
+    if auth is None:
+        return Depends(_anyone)
+    for meta in get_args(auth)[1:]:
+        if isinstance(meta, params.Depends):
+            return meta
+    return Depends(auth)
+
+
+def read_after(view: str, auth: Any) -> Any:
     """Read-your-writes: a dependency that waits until `view` includes a written position.
 
-    Positions are per application log, so each read names the one view it reads.
+    `auth` is the route's own auth alias (CallerDep, StaffDep, KeyDep...) or None for a
+    public route: the wait depends on it, so only a caller let in waits at all. Positions
+    are per application log, so each read names the one view it reads.
     """
 
-    def wait(
+    async def wait(
+        request: Request,
         container: ContainerDep,
         x_min_position: Annotated[int | None, Header(ge=0)] = None,
         min_position: Annotated[int | None, Query(ge=0)] = None,
+        _: Any = _gate(auth),
     ) -> None:
         wanted = max(x_min_position or 0, min_position or 0)
+        if not wanted:
+            return
         runner = container.read_position(view)  # the Kafka consumers' position in Kafka mode
-        if wanted and not runner.wait_for(wanted, container.settings.read_wait_seconds):
+        if not await runner.in_log(wanted):
+            # No write produced it (a made-up number, or another log's): waiting cannot help.
+            raise InvalidInput(
+                f"position {wanted} is beyond the head of the log behind '{view}':"
+                " no write produced it"
+            )
+        with _wait_slots(request, container).taken():
+            reached = await runner.wait_until(wanted, container.settings.read_wait_seconds)
+        if not reached:
             raise Unavailable(f"read model '{view}' has not reached position {wanted} yet; retry")
 
     return Depends(wait)

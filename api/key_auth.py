@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Security
+from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContainerDep
@@ -26,20 +27,34 @@ UNKNOWN_KEY = "Invalid API key."
 PAIR_REFUSED = "invalid api key or clientId"
 
 
-async def api_key_caller(request: Request, container: ContainerDep) -> VerifiedKey:
+# The two ways to present a key, as OpenAPI security schemes (either one is enough).
+API_KEY = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="dm_live_<key id><secret><checksum>"
+)
+CLIENT_ID = APIKeyHeader(
+    name="x-metal-client-id", auto_error=False, description="dmc_<key id>, with x-metal-api-key"
+)
+CLIENT_SECRET = APIKeyHeader(
+    name="x-metal-api-key", auto_error=False, description="<secret><checksum>, with the client id"
+)
+
+
+async def api_key_caller(
+    container: ContainerDep,
+    raw: Annotated[str | None, Security(API_KEY)],
+    client_id: Annotated[str | None, Security(CLIENT_ID)],
+    secret: Annotated[str | None, Security(CLIENT_SECRET)],
+) -> VerifiedKey:
     """The key behind the request's credentials; malformed ones never reach the database.
 
     Async on purpose: a cached key is checked inline (microseconds); only a cache miss
     goes to the thread pool for its store read.
     """
-    headers = request.headers
-    client_id, secret = headers.get("x-metal-client-id"), headers.get("x-metal-api-key")
     if client_id is not None or secret is not None:
         try:
             return await _verify(container, parse_pair(client_id or "", secret or ""))
         except (MalformedKey, ChecksumMismatch, Unauthorized) as error:
             raise Unauthorized(PAIR_REFUSED) from error
-    raw = headers.get("x-api-key")
     if raw is None:
         raise Unauthorized(MISSING_HEADER)
     try:

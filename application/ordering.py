@@ -118,30 +118,19 @@ class OrderingApp(FabApplication):
             if e.type == "NoteAdded" and (include_internal or not e.data["is_internal"])
         ]
 
-    def history(self, order_id: UUID) -> list[HistoryEntry]:
-        """Every event of the order, oldest first."""
+    def history(self, order_id: UUID, as_of: str | None = None) -> list[HistoryEntry]:
+        """Every event of the order, oldest first; up to a version or ISO time if given."""
         entries = [_history_entry(event) for event in self.events.get(order_id)]
         if not entries or not entries[0].type == "Placed":
             raise NotFound("order not found")
-        return entries
+        if as_of is None:
+            return entries
+        version = _version_as_of(entries, as_of)
+        return [e for e in entries if e.version <= version]
 
     def order_as_of(self, order_id: UUID, as_of: str) -> Order:
         """The order as it stood at a version number or an ISO-8601 time."""
-        if re.fullmatch(r"[0-9]{1,9}", as_of):
-            version = int(as_of)
-        else:
-            try:
-                moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
-            except ValueError as error:
-                raise InvalidInput("as_of must be a version number or an ISO-8601 time") from error
-            if moment.tzinfo is None:
-                raise InvalidInput("as_of time must include a timezone, e.g. 2026-11-21T10:00Z")
-            earlier = [e.version for e in self.history(order_id) if e.timestamp <= moment]
-            if not earlier:
-                raise NotFound("the order did not exist at that time")
-            version = earlier[-1]
-        if version < 1:
-            raise InvalidInput("as_of version must be 1 or more")
+        version = _version_as_of(self.history(order_id), as_of)
         try:
             order: Order = self.repository.get(order_id, version=version)
         except AggregateNotFoundError as error:
@@ -149,6 +138,25 @@ class OrderingApp(FabApplication):
         if not isinstance(order, Order):
             raise NotFound("order not found")
         return order
+
+
+def _version_as_of(entries: list[HistoryEntry], as_of: str) -> int:
+    """The stream version an `as_of` names: a version number, or the last event by a time."""
+    if re.fullmatch(r"[0-9]{1,9}", as_of):
+        version = int(as_of)
+        if version < 1:
+            raise InvalidInput("as_of version must be 1 or more")
+        return version
+    try:
+        moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise InvalidInput("as_of must be a version number or an ISO-8601 time") from error
+    if moment.tzinfo is None:
+        raise InvalidInput("as_of time must include a timezone, e.g. 2026-11-21T10:00Z")
+    earlier = [e.version for e in entries if e.timestamp <= moment]
+    if not earlier:
+        raise NotFound("the order did not exist at that time")
+    return earlier[-1]
 
 
 def _history_entry(event: Any) -> HistoryEntry:

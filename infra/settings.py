@@ -25,7 +25,13 @@ class Settings(BaseSettings):
     max_file_size_mb: int = Field(
         default=50, validation_alias=AliasChoices("MAX_FILE_SIZE_MB", "FABLEDGER_MAX_FILE_SIZE_MB")
     )
+    mesh_workers: int = 2  # upload analyses at once, each in a sandboxed worker process
+    mesh_memory_mb: int = 1024  # what one upload analysis may allocate (RLIMIT_AS)
+    mesh_timeout_seconds: float = 20.0  # per upload analysis; the worker is killed after it
+    mesh_max_waiting: int = 6  # uploads waiting for a worker; beyond it 503 at once
     read_wait_seconds: float = 5.0
+    read_wait_max_waiters: int = 256  # read-your-writes waits in flight per process; then 503
+    max_json_bytes: int = 1024 * 1024  # every request body but the uploads' (413 beyond)
     projections_in_process: bool = True
     log_level: str = "INFO"
     stripe_api_key: SecretStr = SecretStr("")  # empty: Stripe off (no paid plans, no reporting)
@@ -41,6 +47,7 @@ class Settings(BaseSettings):
     kafka_partitions: int = 6  # partitions of each topic the relay creates
     kafka_topic_prefix: str = "fabledger."  # topics <prefix><app>, groups <prefix>projection.<view>
     projections_source: str = "db"  # db (the event log) or kafka: what feeds the read models
+    ready_max_lag: int = 10_000  # events a view may lag behind its log before /api/ready is 503
 
     @property
     def uses_postgres(self) -> bool:

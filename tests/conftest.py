@@ -81,3 +81,14 @@ def kafka_broker() -> Iterator[TansuBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The contract run in numbers: operations, cases sent, cases that broke the contract."""
+    from tests.contract.tally import TALLY
+
+    if TALLY.cases:
+        terminalreporter.write_sep("=", "OpenAPI contract (schemathesis)")
+        terminalreporter.write_line(
+            f"operations: {len(TALLY.operations)}, cases: {TALLY.cases}, failures: {TALLY.failures}"
+        )

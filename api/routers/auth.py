@@ -2,60 +2,62 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import CallerDep, ContainerDep
+from api.schemas.accounts import Registered, Session, UserProfile
+from api.schemas.errors import ANY, SIGNED_IN, WITH_BODY, errors
+from api.text import TextBody
 from domain.users import User
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-class RegisterBody(BaseModel):
+class RegisterBody(TextBody):
     username: str = Field(max_length=40)
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
 
 
-class LoginBody(BaseModel):
+class LoginBody(TextBody):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
 
 
-def profile(user: User) -> dict[str, Any]:
+def profile(user: User) -> UserProfile:
     """The public fields of a user."""
-    return {
-        "id": str(user.id),
-        "username": user.username,
-        "email": user.email,
-        "role": user.role,
-        "created_at": user.created_on.isoformat(),
-    }
+    return UserProfile(
+        id=str(user.id),
+        username=user.username,
+        email=user.email,
+        role=user.role,
+        created_at=user.created_on.isoformat(),
+    )
 
 
-@router.post("/register", status_code=201)
-def register(body: RegisterBody, container: ContainerDep) -> dict[str, Any]:
+@router.post("/register", status_code=201, responses=errors(*ANY, *WITH_BODY, 409))
+def register(body: RegisterBody, container: ContainerDep) -> Registered:
     """Create a customer account and sign it in."""
     user = container.identity.register(
         email=body.email, username=body.username, password=body.password
     )
-    return {"user": profile(user), "token": container.tokens.issue(str(user.id), user.role)}
+    token = container.tokens.issue(str(user.id), user.role)
+    return Registered(user=profile(user), token=token)
 
 
-@router.post("/login")
-def login(body: LoginBody, container: ContainerDep) -> dict[str, Any]:
+@router.post("/login", responses=errors(*SIGNED_IN, *WITH_BODY))
+def login(body: LoginBody, container: ContainerDep) -> Session:
     """Exchange e-mail and password for a session token (8 hours)."""
     user = container.identity.authenticate(body.email, body.password)
-    return {
-        "token": container.tokens.issue(str(user.id), user.role),
-        "expires_in": container.tokens.lifetime_seconds,
-        "user": profile(user),
-    }
+    return Session(
+        token=container.tokens.issue(str(user.id), user.role),
+        expires_in=container.tokens.lifetime_seconds,
+        user=profile(user),
+    )
 
 
-@router.get("/me")
-def me(caller: CallerDep) -> dict[str, Any]:
+@router.get("/me", responses=errors(*SIGNED_IN))
+def me(caller: CallerDep) -> UserProfile:
     """The signed-in user's profile."""
     return profile(caller.user)

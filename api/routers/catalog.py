@@ -7,12 +7,14 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.deps import ContainerDep
+from api.schemas.catalog import MaterialList
+from api.schemas.errors import ANY, errors
 from infra.bootstrap import Container
 
 router = APIRouter(tags=["catalog"])
 
 
-@router.get("/api/materials")
+@router.get("/api/materials", response_model=MaterialList, responses=errors(*ANY))
 def list_materials(container: ContainerDep) -> dict[str, Any]:
     """Active materials with display name, colours and density."""
     return materials_payload(container)

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Response, UploadFile
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep, ContainerDep
 from api.presenters import customer_order
+from api.schemas.errors import MULTIPART, SIGNED_IN, errors
+from api.schemas.orders import PlacedOrder
+from api.text import check_text, refuse_empty_fields
 from api.uploads import read_upload
 from application.checkout import CheckoutRequest
 
 router = APIRouter(prefix="/api", tags=["checkout"])
 
 ShortText = Annotated[str, Form(max_length=200)]
+# Choices that have a default when left out, but are a mistake when sent empty.
+NON_EMPTY = ("material", "quantity", "infill", "fulfillment", "priority_print", "session_id")
+MULTILINE = ("notes", "shipping_address")
 
 
-@router.post("/checkout", status_code=201)
+@router.post(
+    "/checkout",
+    status_code=201,
+    response_model=PlacedOrder,
+    responses={
+        200: {"model": PlacedOrder, "description": "A retry of an earlier checkout"},
+        **errors(*SIGNED_IN, *MULTIPART, 404, 409),
+    },
+)
 async def checkout(
+    request: Request,
     caller: CallerDep,
     container: ContainerDep,
     response: Response,
@@ -40,9 +55,13 @@ async def checkout(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> dict[str, Any]:
     """Place an order; the same Idempotency-Key returns the same order (200, not 201)."""
-    data, filename = (None, None)
-    if model_file is not None:
-        data, filename = await read_upload(model_file, container.settings.max_file_bytes)
+    form = await request.form()  # already parsed for the fields above: no second read
+    refuse_empty_fields(form, NON_EMPTY)
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            check_text(name, value, multiline=name in MULTILINE)
+    if idempotency_key is not None:
+        check_text("Idempotency-Key", idempotency_key)
     address = {
         "name": shipping_name,
         "phone": shipping_phone,
@@ -51,27 +70,32 @@ async def checkout(
         "state": shipping_state,
         "zip": shipping_zip,
     }
-    place = container.checkout.place
-    # Analysis and pricing are CPU work: keep them off the event loop.
-    result = await run_in_threadpool(
-        place,
-        CheckoutRequest(
-            customer_id=caller.id,
-            customer_email=caller.user.email,
-            material=material,
-            color=color or None,
-            quantity=quantity,
-            infill_pct=infill,
-            fulfillment=fulfillment,
-            priority=priority_print,
-            shipping_address=address if fulfillment == "shipping" else None,
-            notes=notes,
-            model_bytes=data,
-            filename=filename,
-            session_id=session_id,
-            idempotency_key=idempotency_key,
-        ),
-    )
+    # Queued callers keep their file spooled on disk: only admitted ones read it into memory.
+    async with container.uploads.admitted(model_file is not None):
+        data, filename = (None, None)
+        if model_file is not None:
+            data, filename = await read_upload(model_file, container.settings.max_file_bytes)
+        place = container.checkout.place
+        # Analysis and pricing are CPU work: keep them off the event loop.
+        result = await run_in_threadpool(
+            place,
+            CheckoutRequest(
+                customer_id=caller.id,
+                customer_email=caller.user.email,
+                material=material,
+                color=color or None,
+                quantity=quantity,
+                infill_pct=infill,
+                fulfillment=fulfillment,
+                priority=priority_print,
+                shipping_address=address if fulfillment == "shipping" else None,
+                notes=notes,
+                model_bytes=data,
+                filename=filename,
+                session_id=session_id,
+                idempotency_key=idempotency_key,
+            ),
+        )
     if not result.created:
         response.status_code = 200
     response.headers["X-Position"] = str(result.position)

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query
 from api.deps import CallerDep, ContainerDep, parse_id, read_after
 from api.presenters import customer_order, customer_timeline
 from api.routers.staff_orders import page_of
+from api.schemas.errors import ANY, READ_AFTER, SIGNED_IN, errors
+from api.schemas.orders import CustomerOrder, OrderPage, Tracking
 from domain.errors import InvalidInput, NotFound
 from domain.orders import STATUSES
 from projections.orders import (
@@ -32,7 +34,12 @@ PUBLIC_TRACKING_FIELDS = (
 )
 
 
-@router.get("/user/orders", dependencies=[read_after("orders")])
+@router.get(
+    "/user/orders",
+    response_model=OrderPage,
+    responses=errors(*SIGNED_IN, *READ_AFTER),
+    dependencies=[read_after("orders", CallerDep)],
+)
 def my_orders(
     caller: CallerDep,
     container: ContainerDep,
@@ -51,7 +58,11 @@ def my_orders(
     return page_of(items, total, query)
 
 
-@router.get("/user/orders/{order_id}")
+@router.get(
+    "/user/orders/{order_id}",
+    response_model=CustomerOrder,
+    responses=errors(*SIGNED_IN, 404),
+)
 def my_order(order_id: str, caller: CallerDep, container: ContainerDep) -> dict[str, Any]:
     """One of the caller's orders with its timeline; anyone else's is 404."""
     oid = parse_id(order_id)
@@ -61,7 +72,12 @@ def my_order(order_id: str, caller: CallerDep, container: ContainerDep) -> dict[
     return customer_order(order, container.ordering.history(oid))
 
 
-@router.get("/track/{tracking_number}", dependencies=[read_after("orders")])
+@router.get(
+    "/track/{tracking_number}",
+    response_model=Tracking,
+    responses=errors(*ANY, *READ_AFTER, 404),
+    dependencies=[read_after("orders", None)],
+)
 def track(tracking_number: str, container: ContainerDep) -> dict[str, Any]:
     """Public tracking: status and timeline, no customer details or internal notes."""
     with container.views.reading() as cur:

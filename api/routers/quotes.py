@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CallerDep, ContainerDep
+from api.schemas.catalog import QuoteAnswer, UploadSession
+from api.schemas.errors import ANY, MULTIPART, SIGNED_IN, WITH_BODY, errors
+from api.text import TextBody
 from api.uploads import read_upload
 from application.checkout import geometry_of
 from application.quoting import QuoteRequest
@@ -19,18 +22,25 @@ from infra.bootstrap import Container
 router = APIRouter(prefix="/api", tags=["quotes"])
 
 
-@router.post("/upload-for-cart", status_code=201)
+@router.post(
+    "/upload-for-cart",
+    status_code=201,
+    response_model=UploadSession,
+    responses=errors(*SIGNED_IN, *MULTIPART),
+)
 async def upload_for_cart(
     caller: CallerDep, container: ContainerDep, model_file: Annotated[UploadFile, File()]
 ) -> dict[str, Any]:
     """Analyse an uploaded model and open a session to check it out later."""
-    data, filename = await read_upload(model_file, container.settings.max_file_bytes)
-    # Mesh analysis is CPU work: keep it off the event loop.
-    session = await run_in_threadpool(container.checkout.upload, caller.id, data, filename)
+    # Queued callers keep their file spooled on disk: only admitted ones read it into memory.
+    async with container.uploads.admitted():
+        data, filename = await read_upload(model_file, container.settings.max_file_bytes)
+        # Mesh analysis is CPU work: keep it off the event loop.
+        session = await run_in_threadpool(container.checkout.upload, caller.id, data, filename)
     return {"session_id": session.session_id, "filename": filename, **session.summary.to_dict()}
 
 
-class QuoteBody(BaseModel):
+class QuoteBody(TextBody):
     dim_x_mm: float | None = Field(default=None, gt=0)
     dim_y_mm: float | None = Field(default=None, gt=0)
     dim_z_mm: float | None = Field(default=None, gt=0)
@@ -60,7 +70,7 @@ def _geometry(body: QuoteBody, container: Container) -> PartGeometry:
     return PartGeometry(x, y, z, v, body.surface_area_cm2)
 
 
-@router.post("/quote")
+@router.post("/quote", response_model=QuoteAnswer, responses=errors(*ANY, *WITH_BODY, 404))
 def instant_quote(body: QuoteBody, container: ContainerDep) -> dict[str, Any]:
     """A transparent price: material, printing, priority, GST and untaxed shipping."""
     return quote_payload(body, container)

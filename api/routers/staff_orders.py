@@ -3,32 +3,44 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from api.deps import Caller, ContainerDep, parse_id, read_after, require_role
 from api.presenters import staff_order
+from api.schemas.errors import READ_AFTER, STAFF, WITH_BODY, errors
+from api.schemas.orders import (
+    AddedNote,
+    ChangedOrder,
+    History,
+    NoteList,
+    StaffOrder,
+    StaffOrderPage,
+)
+from api.text import TextBody
 from domain.errors import InvalidInput
 from domain.orders import STATUSES
 from domain.users import ADMIN, MODERATOR
 from projections.orders import MAX_PAGE, MAX_PAGE_SIZE, SORTS, OrderQuery, list_orders
 
 
-class StatusBody(BaseModel):
+class StatusBody(TextBody):
     status: str = Field(max_length=40)
 
 
-class TrackingBody(BaseModel):
+class TrackingBody(TextBody):
     tracking_number: str = Field(max_length=100)
     tracking_url: str | None = Field(default=None, max_length=500)
     shipping_id: str | None = Field(default=None, max_length=100)
 
 
-class PaidBody(BaseModel):
+class PaidBody(TextBody):
     method: str = Field(default="manual", max_length=40)
     reference: str = Field(default="", max_length=200)
 
 
-class NoteBody(BaseModel):
+class NoteBody(TextBody):
+    multiline = frozenset({"note"})
+
     note: str = Field(max_length=4000)
     is_internal: bool = True
 
@@ -55,10 +67,15 @@ def page_of(items: list[dict[str, Any]], total: int, query: OrderQuery) -> dict[
 
 def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
     """The same fulfilment routes, guarded by the given roles."""
-    router = APIRouter(prefix=prefix, tags=["fulfilment"])
+    router = APIRouter(prefix=prefix, tags=["fulfilment"], responses=errors(*STAFF))
     Staff = Annotated[Caller, Depends(require_role(*roles))]
 
-    @router.get("/orders", dependencies=[read_after("orders")])
+    @router.get(
+        "/orders",
+        response_model=StaffOrderPage,
+        responses=errors(*READ_AFTER),
+        dependencies=[read_after("orders", Staff)],
+    )
     def orders(
         _: Staff, container: ContainerDep, query: Annotated[OrderQuery, Depends(order_query)]
     ) -> dict[str, Any]:
@@ -67,9 +84,12 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
             items, total = list_orders(cur, query)
         return page_of(items, total, query)
 
-    @router.get("/orders/{order_id}")
+    @router.get("/orders/{order_id}", response_model=StaffOrder, responses=errors(404))
     def order(
-        order_id: str, _: Staff, container: ContainerDep, as_of: str | None = None
+        order_id: str,
+        _: Staff,
+        container: ContainerDep,
+        as_of: Annotated[str | None, Query(max_length=40)] = None,
     ) -> dict[str, Any]:
         """Full order detail, or the order as it stood at a version or time."""
         oid = parse_id(order_id)
@@ -77,17 +97,29 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
             return staff_order(container.ordering.order_as_of(oid, as_of))
         return staff_order(container.ordering.get_order(oid))
 
-    @router.get("/orders/{order_id}/history")
-    def history(order_id: str, _: Staff, container: ContainerDep) -> dict[str, Any]:
-        """Every stored event of the order, oldest first, with who caused it."""
-        entries = container.ordering.history(parse_id(order_id))
+    @router.get("/orders/{order_id}/history", response_model=History, responses=errors(404))
+    def history(
+        order_id: str,
+        _: Staff,
+        container: ContainerDep,
+        as_of: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> dict[str, Any]:
+        """Every stored event of the order, oldest first, with who caused it.
+
+        `as_of` (a version number or an ISO-8601 time) stops at that point.
+        """
+        entries = container.ordering.history(parse_id(order_id), as_of)
         return {"order_id": order_id, "events": [e.to_dict() for e in entries]}
 
     def _respond(response: Response, order: Any, position: int) -> dict[str, Any]:
         response.headers["X-Position"] = str(position)
         return {"order": staff_order(order), "position": position}
 
-    @router.patch("/orders/{order_id}/status")
+    @router.patch(
+        "/orders/{order_id}/status",
+        response_model=ChangedOrder,
+        responses=errors(*WITH_BODY, 404, 409),
+    )
     def change_status(
         order_id: str, body: StatusBody, caller: Staff, container: ContainerDep, response: Response
     ) -> dict[str, Any]:
@@ -97,7 +129,11 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         )
         return _respond(response, order, position)
 
-    @router.patch("/orders/{order_id}/paid")
+    @router.patch(
+        "/orders/{order_id}/paid",
+        response_model=ChangedOrder,
+        responses=errors(*WITH_BODY, 404, 409),
+    )
     def mark_paid(
         order_id: str,
         caller: Staff,
@@ -112,7 +148,11 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         )
         return _respond(response, order, position)
 
-    @router.patch("/orders/{order_id}/tracking")
+    @router.patch(
+        "/orders/{order_id}/tracking",
+        response_model=ChangedOrder,
+        responses=errors(*WITH_BODY, 404, 409),
+    )
     def set_tracking(
         order_id: str,
         body: TrackingBody,
@@ -130,12 +170,17 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         )
         return _respond(response, order, position)
 
-    @router.get("/orders/{order_id}/notes")
+    @router.get("/orders/{order_id}/notes", response_model=NoteList, responses=errors(404))
     def notes(order_id: str, _: Staff, container: ContainerDep) -> dict[str, Any]:
         """Internal and customer notes on the order."""
         return {"notes": container.ordering.notes(parse_id(order_id))}
 
-    @router.post("/orders/{order_id}/notes", status_code=201)
+    @router.post(
+        "/orders/{order_id}/notes",
+        status_code=201,
+        response_model=AddedNote,
+        responses=errors(*WITH_BODY, 404, 409),
+    )
     def add_note(
         order_id: str, body: NoteBody, caller: Staff, container: ContainerDep, response: Response
     ) -> dict[str, Any]:

@@ -11,11 +11,15 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ContainerDep
 from api.errors import quota_headers
 from api.key_auth import KeyDep
+from api.schemas.developer import DfmReport, QuickInfo
+from api.schemas.errors import MULTIPART, SIGNED_IN, errors
 from api.uploads import read_upload
 from application.developer import VerifiedKey
 from application.dfm import MeteredResult
 
-router = APIRouter(prefix="/api/v1/dfm", tags=["developer API"])
+router = APIRouter(
+    prefix="/api/v1/dfm", tags=["developer API"], responses=errors(*SIGNED_IN, *MULTIPART, 402, 409)
+)
 ModelFile = Annotated[UploadFile, File()]
 
 
@@ -35,7 +39,7 @@ async def _metered(
     return result.report
 
 
-@router.post("/quick_info")
+@router.post("/quick_info", response_model=QuickInfo)
 async def quick_info(
     model_file: ModelFile,
     key: KeyDep,
@@ -48,7 +52,7 @@ async def quick_info(
     return await _metered(container.dfm.quick_info, key, model_file, request, response, max_bytes)
 
 
-@router.post("/analyze")
+@router.post("/analyze", response_model=DfmReport)
 async def analyze(
     model_file: ModelFile,
     key: KeyDep,

@@ -8,12 +8,19 @@ from fastapi import APIRouter, Query
 
 from api.deps import ContainerDep, read_after
 from api.key_auth import KeyDep
+from api.schemas.developer import Usage
+from api.schemas.errors import READ_AFTER, SIGNED_IN, errors
 from projections.usage import usage_for_org
 
 router = APIRouter(prefix="/api/v1", tags=["developer API"])
 
 
-@router.get("/usage", dependencies=[read_after("usage")])
+@router.get(
+    "/usage",
+    response_model=Usage,
+    responses=errors(*SIGNED_IN, *READ_AFTER),
+    dependencies=[read_after("usage", KeyDep)],
+)
 def usage(
     key: KeyDep,
     container: ContainerDep,
