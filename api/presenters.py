@@ -74,7 +74,7 @@ def staff_order(order: Order) -> dict[str, Any]:
         **_common(order),
         "customer_id": order.customer_id,
         "customer_email": order.customer_email,
-        "price": order.price,
+        "price": PriceBreakdown.from_dict(order.price).rupees(),
         "settings_version": order.settings_version,
         "version": order.version,
         "staff_notes": order.notes,

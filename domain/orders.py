@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import Conflict, InvalidInput
+from domain.money import paise_from_legacy_rupees
+from domain.pricing import upcast_price_v1
 
 PENDING = "pending"
 CONFIRMED = "confirmed"
@@ -35,10 +38,63 @@ SHIPPING_FIELDS = ("name", "address", "city", "zip")
 MAX_NOTE_LENGTH = 4000
 
 
+def payment_amount_paise(data: Mapping[str, Any]) -> int:
+    """The amount of a stored PaymentConfirmed of either version (raw-event readers use it)."""
+    if "amount_paise" in data:
+        return int(data["amount_paise"])
+    return paise_from_legacy_rupees(data["amount"])
+
+
 class Order(Aggregate):
     """A customer's order for one printed part, with its full quoted price."""
 
-    @event("Placed")
+    class Placed(Aggregate.Created):
+        """An order was placed; `price` is a PriceBreakdown in its stored form.
+
+        Version 2: money in the price is integer paise (version 1 held rupee floats).
+        """
+
+        class_version = 2
+
+        customer_id: str
+        customer_email: str
+        tracking_number: str
+        group_id: str | None
+        model: dict[str, Any]
+        material: str
+        color: str
+        quantity: int
+        infill_pct: float
+        fulfillment: str
+        priority: bool
+        shipping_address: dict[str, str] | None
+        customer_notes: str
+        price: dict[str, Any]
+        settings_version: int
+        request_fingerprint: str
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Rupee floats in the price become integer paise."""
+            state["price"] = upcast_price_v1(state["price"])
+
+    class PaymentConfirmed(Aggregate.Event):
+        """The order was paid; version 2 holds the amount in paise (version 1: rupee float)."""
+
+        class_version = 2
+
+        method: str
+        reference: str
+        amount_paise: int
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """The rupee float `amount` becomes `amount_paise`."""
+            state["amount_paise"] = paise_from_legacy_rupees(state.pop("amount"))
+
+    @event(Placed)
     def __init__(
         self,
         *,
@@ -117,7 +173,7 @@ class Order(Aggregate):
         if self.status == CANCELLED:
             raise Conflict("cannot take payment for an order in state 'cancelled'")
         self._payment_confirmed(
-            method=method, reference=reference, amount=self.price["total"], actor=actor
+            method=method, reference=reference, amount_paise=self.price["total_paise"], actor=actor
         )
         if self.status == PENDING:
             self._status_changed(from_status=PENDING, to_status=CONFIRMED, actor=actor)
@@ -152,8 +208,10 @@ class Order(Aggregate):
     def _status_changed(self, from_status: str, to_status: str, actor: str) -> None:
         self.status = to_status
 
-    @event("PaymentConfirmed")
-    def _payment_confirmed(self, method: str, reference: str, amount: float, actor: str) -> None:
+    @event(PaymentConfirmed)
+    def _payment_confirmed(
+        self, method: str, reference: str, amount_paise: int, actor: str
+    ) -> None:
         self.is_paid = True
 
     @event("CarrierTrackingSet")

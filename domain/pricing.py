@@ -1,24 +1,34 @@
-"""The cost engine: geometry and settings in, a transparent Decimal price breakdown out."""
+"""The cost engine: geometry and settings in, a transparent Decimal price breakdown out.
+
+Stored form of a breakdown (Order.Placed, version 2; see domain.money): every money line is
+`<line>_paise` (int), gst_pct a decimal string; version 1 held rupee floats (upcast_price_v1).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import InvalidInput
+from domain.money import (
+    as_decimal,
+    decimal_text,
+    from_paise,
+    paise_from_legacy_rupees,
+    round_to_paise,
+    rupees_json,
+    to_paise,
+)
 
 MAX_QUANTITY = 1000
 
-_CENT = Decimal("0.01")
 _HUNDRED = Decimal(100)
-
-
-def _money(value: Decimal) -> Decimal:
-    """Round to paise the way invoices do (half up)."""
-    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+# Every line is rounded once, by domain.money.round_to_paise (to the paisa, half up).
+_money = round_to_paise
 
 
 def _dec(value: float | int | Decimal) -> Decimal:
@@ -254,7 +264,7 @@ class PriceBreakdown:
     subtotal: Decimal
     priority_surcharge: Decimal
     pre_tax_total: Decimal
-    gst_pct: float
+    gst_pct: Decimal
     gst: Decimal
     shipping: Decimal
     total: Decimal
@@ -263,29 +273,69 @@ class PriceBreakdown:
     unit_price: Decimal
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly primitives: money as 2-decimal floats."""
+        """Stored form: money lines as `<line>_paise` ints, gst_pct as a decimal string."""
         data: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            data[f.name] = float(value) if f.name in _MONEY_FIELDS else value
+            if f.name in _MONEY_FIELDS:
+                data[f"{f.name}_paise"] = to_paise(value)
+            elif f.name == "gst_pct":
+                data[f.name] = decimal_text(value)
+            else:
+                data[f.name] = value
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PriceBreakdown:
-        """Rebuild from to_dict() output."""
+    def from_dict(cls, data: Mapping[str, Any]) -> PriceBreakdown:
+        """Rebuild from the stored form (to_dict() output; upcast_price_v1 for version 1)."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            raw = data[f.name]
-            values[f.name] = _money(_dec(raw)) if f.name in _MONEY_FIELDS else raw
+            if f.name in _MONEY_FIELDS:
+                values[f.name] = from_paise(data[f"{f.name}_paise"])
+            elif f.name == "gst_pct":
+                values[f.name] = as_decimal(data[f.name], f.name)
+            else:
+                values[f.name] = data[f.name]
         return cls(**values)
+
+    def rupees(self) -> dict[str, Any]:
+        """The API form: money as rupee numbers with 2 decimals, gst_pct as a number."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _MONEY_FIELDS:
+                data[f.name] = rupees_json(to_paise(value))
+            elif f.name == "gst_pct":
+                data[f.name] = float(value)
+            else:
+                data[f.name] = value
+        return data
 
     def customer_view(self) -> dict[str, Any]:
         """What a customer sees: hidden costs folded into Material and Printing cost."""
-        data = self.to_dict()
+        data = self.rupees()
         view = {key: data[key] for key in _CUSTOMER_FIELDS}
         view["material_cost"] = data["material_cost_display"]
         view["printing_cost"] = data["printing_cost_display"]
         return view
+
+
+def upcast_price_v1(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A breakdown stored with rupee floats (Order.Placed version 1) in today's stored form."""
+    upgraded = dict(data)
+    for name in _MONEY_FIELDS:
+        if name in upgraded:
+            upgraded[f"{name}_paise"] = paise_from_legacy_rupees(upgraded.pop(name))
+    if "gst_pct" in upgraded:
+        upgraded["gst_pct"] = decimal_text(as_decimal(upgraded["gst_pct"], "gst_pct"))
+    return upgraded
+
+
+def stored_total_paise(price: Mapping[str, Any]) -> int:
+    """The total of a stored breakdown in either stored form (readers of raw events use it)."""
+    if "total_paise" in price:
+        return int(price["total_paise"])
+    return paise_from_legacy_rupees(price["total"])
 
 
 def _validate_quantity(quantity: int) -> None:
@@ -300,7 +350,7 @@ def _validate_shipping(shipping_cost: Decimal) -> None:
         raise InvalidInput(f"shipping cost must be a non-negative amount, got {shipping_cost!r}")
 
 
-def _pct(amount: Decimal, pct: float) -> Decimal:
+def _pct(amount: Decimal, pct: Decimal | float) -> Decimal:
     return _money(amount * _dec(pct) / _HUNDRED)
 
 
@@ -368,7 +418,7 @@ def quote(
         subtotal=subtotal,
         priority_surcharge=surcharge,
         pre_tax_total=pre_tax,
-        gst_pct=float(settings.gst_pct),
+        gst_pct=_dec(settings.gst_pct),
         gst=gst,
         shipping=shipping,
         total=pre_tax + gst + shipping,

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from domain.money import rupees_json
+from domain.pricing import stored_total_paise
 from projections.base import Cursor, EventRecord, Projection
 
 COLUMNS = (
@@ -74,11 +76,6 @@ _UPDATE = (
     " carrier_tracking_number = COALESCE(?, carrier_tracking_number),"
     " updated_at = ?, version = ? WHERE id = ?"
 )
-
-
-def to_paise(amount: float) -> int:
-    """Money as whole paise, so sums are exact in any database."""
-    return round(amount * 100)
 
 
 class OrdersProjection(Projection):
@@ -165,7 +162,7 @@ def _placed_row(event: EventRecord) -> dict[str, Any]:
         "fulfillment": data["fulfillment"],
         "priority": bool(data["priority"]),
         "filename": model.get("filename", ""),
-        "total_paise": to_paise(price["total"]),
+        "total_paise": stored_total_paise(price),  # events of either version
         "currency": price.get("currency", "INR"),
         "is_paid": False,
         "carrier_tracking_number": None,
@@ -248,5 +245,5 @@ def _as_dict(row: Sequence[Any]) -> dict[str, Any]:
     item = dict(zip(LIST_COLUMNS, row, strict=True))
     item["priority"] = bool(item["priority"])
     item["is_paid"] = bool(item["is_paid"])
-    item["total"] = item.pop("total_paise") / 100
+    item["total"] = rupees_json(int(item.pop("total_paise")))
     return item

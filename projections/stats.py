@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from domain.orders import STATUSES
+from domain.orders import STATUSES, payment_amount_paise
+from domain.pricing import stored_total_paise
 from projections.base import Cursor, EventRecord, Projection
-from projections.orders import to_paise
 
 RECENT_ACTIVITY = 50
 
@@ -48,13 +48,13 @@ class StatsProjection(Projection):
             if event.type == "Placed":
                 by_status["pending"] += 1
                 orders["placed"] += 1
-                paise["placed"] += to_paise(event.data["price"]["total"])
+                paise["placed"] += stored_total_paise(event.data["price"])
             elif event.type == "StatusChanged":
                 by_status[event.data["from_status"]] -= 1
                 by_status[event.data["to_status"]] += 1
             elif event.type == "PaymentConfirmed":
                 orders["paid"] += 1
-                paise["paid"] += to_paise(event.data["amount"])
+                paise["paid"] += payment_amount_paise(event.data)
         cur.executemany(
             "INSERT INTO stats_status_counts (status, orders) VALUES (?, ?)"
             " ON CONFLICT (status) DO UPDATE"

@@ -31,7 +31,7 @@ def test_an_order_goes_from_checkout_to_delivery_and_every_step_is_audited(
     assert placed.created and order.status == "pending"
     assert order.tracking_number.startswith("FL-") and len(order.tracking_number) == 22
     assert order.model["triangle_count"] == 12 and order.model["volume_cm3"] == pytest.approx(8.0)
-    assert order.price["quantity"] == 2 and order.price["total"] > 0
+    assert order.price["quantity"] == 2 and order.price["total_paise"] > 0
     assert order.settings_version == 1
 
     ordering, staff = container.ordering, "admin:staff-1"
@@ -113,7 +113,7 @@ def test_read_models_follow_the_log_and_a_rebuild_equals_them(
     assert counts == {"pending": 3, "confirmed": 1, "cancelled": 1}
     assert set(stats["orders_by_status"]) == set(STATUSES)
     assert stats["revenue"]["paid_orders"] == 1
-    assert stats["revenue"]["paid_total"] == pytest.approx(orders[0].price["total"])
+    assert stats["revenue"]["paid_total"] == orders[0].price["total_paise"] / 100
 
     for runner in container.projections.values():
         with container.views.reading() as cur:

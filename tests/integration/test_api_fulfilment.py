@@ -232,7 +232,8 @@ def test_marking_an_order_paid_confirms_it_once(
     error_of(client.patch(f"/api/admin/orders/{cancelled['id']}/paid", headers=admin.auth), 409)
     payment = [e for e in _history(client, admin, order["id"]) if e["type"] == "PaymentConfirmed"]
     assert payment[0]["data"]["method"] == "upi"
-    assert payment[0]["data"]["amount"] == order["price"]["total"]
+    # Events hold money as integer paise; answers show rupees.
+    assert payment[0]["data"]["amount_paise"] == round(order["price"]["total"] * 100)
     assert payment[0]["actor"] == f"moderator:{moderator.id}"
 
 

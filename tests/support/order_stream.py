@@ -22,7 +22,7 @@ STAFF = ("staff:asha", "staff:ravi")
 def details(rng: random.Random) -> dict[str, object]:
     """What Order.place records, without a mesh analysis or a quote (fixed, plausible)."""
     customer = f"user-{rng.randrange(500):03d}"
-    total = round(rng.uniform(150, 4000), 2)
+    total_paise = round(rng.uniform(150, 4000) * 100)
     return {
         "customer_id": customer,
         "customer_email": f"{customer}@example.com",
@@ -36,7 +36,7 @@ def details(rng: random.Random) -> dict[str, object]:
         "priority": rng.random() < 0.1,
         "shipping_address": None,
         "customer_notes": "",
-        "price": {"total": total, "currency": "INR"},
+        "price": {"total_paise": total_paise, "currency": "INR"},
         "settings_version": 1,
         "request_fingerprint": uuid4().hex,
         "actor": f"customer:{customer}",

@@ -330,8 +330,9 @@ def test_a_breakdown_survives_a_trip_through_json() -> None:
     again = PriceBreakdown.from_dict(json.loads(json.dumps(data)))
 
     assert again == b
-    assert data["total"] == float(b.total)
-    assert isinstance(data["gst"], float)
+    assert data["total_paise"] == int(b.total * 100) and "total" not in data
+    assert isinstance(data["gst_paise"], int) and data["gst_pct"] == "18"
+    assert b.rupees()["total"] == float(b.total)
     assert data["grams_total"] == round(data["grams_total"], 1)
     assert data["print_hours_total"] == round(data["print_hours_total"], 2)
 
@@ -343,6 +344,7 @@ def test_catalog_values_survive_a_trip_through_json() -> None:
     assert PrinterProfile.from_dict(printer) == DEFAULT_PRINTER
     settings = json.loads(json.dumps(DEFAULT_COST_SETTINGS.to_dict()))
     assert CostSettings.from_dict(settings) == DEFAULT_COST_SETTINGS
+    assert settings["setup_fee_paise"] == 3000 and settings["gst_pct"] == "18"
 
 
 def test_settings_saved_before_a_new_field_existed_take_its_default() -> None:
