@@ -1,0 +1,1 @@
+"""The print fleet: printers (one stream each), shop categories, and the printer-choice rule."""
