@@ -112,3 +112,34 @@ class DfmAnalyzer(Protocol):
     def close(self) -> None:
         """Stop the worker processes the analysis runs in."""
         ...
+
+
+@dataclass(frozen=True)
+class PinPlace:
+    """A PIN code as the postal directory knows it: where it is and what serves it."""
+
+    pincode: str
+    state: str | None
+    districts: tuple[str, ...]
+    latitude: float | None  # the centroid of its post offices; None when not surveyed
+    longitude: float | None
+    offices: tuple[str, ...]  # post office names, head office first
+
+
+class PinDirectory(Protocol):
+    """India's PIN codes with their districts and centroids (an offline dataset)."""
+
+    data_version: str
+    attribution: str  # the data's licence asks every use to credit its source
+
+    def lookup(self, pincode: str) -> PinPlace | None:
+        """The place of a well-formed PIN, or None if no such PIN exists."""
+        ...
+
+    def distance_km(self, a: str, b: str) -> float | None:
+        """Great-circle km between two PINs' centroids; None if either has none."""
+        ...
+
+    def search(self, text: str, limit: int) -> list[PinPlace]:
+        """PINs whose district or post office name contains text, in PIN order."""
+        ...

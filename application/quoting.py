@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from application.catalog import CatalogApp
+from application.fleet import FleetApp
+from application.shipping import ShippingApp
 from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import InvalidInput
+from domain.fleet.selection import choose_printer, printable_on_any
 from domain.pricing import (
     PartGeometry,
     PriceBreakdown,
     estimate_print,
     quote,
-    require_fit,
-    require_printable,
 )
-from domain.shipping import FULFILLMENT_METHODS, estimate_shipping
+from domain.shipping import FULFILLMENT_METHODS
 
 
 @dataclass(frozen=True)
@@ -30,32 +32,40 @@ class QuoteRequest:
     priority: bool
     fulfillment: str
     shipping_zip: str | None
+    shipping_method: str | None = None  # a partner's id or slug; None: Speed Post
 
 
 class Quoter:
     """Prices a request with the catalog's settings; the version used is in the result."""
 
-    def __init__(self, catalog: CatalogApp) -> None:
+    def __init__(
+        self,
+        catalog: CatalogApp,
+        shipping: ShippingApp | None = None,
+        fleet: FleetApp | None = None,
+    ) -> None:
         self.catalog = catalog
+        self.fleet = fleet  # None: the settings' one printer at the shop's PIN (benchmarks)
+        self.shipping = shipping  # None: pickup only (benchmarks of the cost engine)
 
     def quote(self, request: QuoteRequest) -> PriceBreakdown:
         """A full price breakdown, shipping from the shop's PIN code to the customer's."""
         if request.fulfillment not in FULFILLMENT_METHODS:
             raise InvalidInput("fulfillment must be 'pickup' or 'shipping'")
         material = self.catalog.material(request.material)
-        settings, printer = self.catalog.pricing()
+        settings, _ = self.catalog.pricing()
         try:
-            require_printable(request.geometry, printer)
-            require_fit(request.geometry, printer)
-            return self._price(request, material, printer, settings)
+            printer, origin = self.printer_for(
+                request.geometry, material, settings, request.infill_pct
+            )
+            return self._price(request, material, printer, settings, origin)
         except ArithmeticError as error:  # numbers no real part has
             raise _out_of_range() from error
 
     def require_printable(self, geometry: PartGeometry) -> None:
-        """Refuse geometry no solid has, or finer than the shop's printer can make."""
-        _, printer = self.catalog.pricing()
+        """Refuse geometry no solid has, or finer than every active printer can make."""
         try:
-            require_printable(geometry, printer)
+            printable_on_any(geometry, [printer for printer, _ in self._printers()])
         except ArithmeticError as error:
             raise _out_of_range() from error
 
@@ -65,15 +75,11 @@ class Quoter:
         material: Material,
         printer: PrinterProfile,
         settings: CostSettings,
+        origin_pincode: str,
     ) -> PriceBreakdown:
         # Shipping is priced by weight, which only the print estimate knows.
         estimate = estimate_print(request.geometry, material, printer, settings, request.infill_pct)
-        shipping = estimate_shipping(
-            request.fulfillment,
-            estimate.grams * request.quantity,
-            settings.origin_pincode,
-            request.shipping_zip,
-        )
+        shipping = self.shipping_cost(request, estimate.grams * request.quantity, origin_pincode)
         return quote(
             request.geometry,
             material,
@@ -85,6 +91,35 @@ class Quoter:
             color=request.color,
             shipping_cost=shipping,
         )
+
+    def shipping_cost(self, request: QuoteRequest, weight_g: float, origin_pincode: str) -> Decimal:
+        """Shipping in rupees (exact paise) from origin_pincode: the printer's or the shop's."""
+        if request.fulfillment == "pickup":
+            return Decimal("0.00")
+        if self.shipping is None:
+            raise InvalidInput("shipping estimates are not available here; choose pickup")
+        paise = self.shipping.shipping_paise(
+            fulfillment=request.fulfillment,
+            weight_g=weight_g,
+            origin_pincode=origin_pincode,
+            destination_pincode=request.shipping_zip,
+            method=request.shipping_method,
+        )
+        return Decimal(paise).scaleb(-2)
+
+    def printer_for(
+        self, geometry: PartGeometry, material: Material, settings: CostSettings, infill_pct: float
+    ) -> tuple[PrinterProfile, str]:
+        """The active printer that would make the part and its PIN (domain.fleet.selection)."""
+        printers = self._printers()
+        chosen = choose_printer(geometry, material, [p for p, _ in printers], settings, infill_pct)
+        return next((p, pin) for p, pin in printers if p is chosen)
+
+    def _printers(self) -> list[tuple[PrinterProfile, str]]:
+        if self.fleet is None:
+            settings, printer = self.catalog.pricing()
+            return [(printer, settings.origin_pincode)]
+        return self.fleet.active_printers()
 
 
 def _out_of_range() -> InvalidInput:

@@ -55,6 +55,7 @@ from application.checkout import geometry_of
 from application.ordering import OrderingApp, new_tracking_number
 from application.ports import StoredModel
 from application.quoting import Quoter, QuoteRequest
+from application.shipping import ShippingApp
 from benchmarks.support import (
     Options,
     PgTarget,
@@ -69,6 +70,7 @@ from benchmarks.support import (
 )
 from domain.orders import Order
 from infra.mesh import TrimeshAnalyzer
+from infra.pincodes import OfflinePinDirectory
 from infra.settings import Settings
 from tests.support.factories import cube_stl
 
@@ -116,7 +118,9 @@ def checkout_details(
     catalog = CatalogApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
     catalog.seed_defaults()
     address = SHIPPING_ADDRESS if fulfillment == "shipping" else None
-    price = Quoter(catalog).quote(
+    shipping = ShippingApp(OfflinePinDirectory(), env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    shipping.seed_defaults()
+    price = Quoter(catalog, shipping).quote(
         QuoteRequest(
             geometry=geometry_of(summary),
             material=material,

@@ -10,19 +10,23 @@ from application.catalog import CatalogApp
 from application.checkout import Checkout
 from application.developer import DeveloperApp
 from application.dfm import DfmService
+from application.fleet import FleetApp, PrintConfig
 from application.identity import IdentityApp
 from application.ordering import OrderingApp
 from application.quoting import Quoter
+from application.shipping import ShippingApp
 from infra.dfm import TrimeshDfmAnalyzer
 from infra.kafka.positions import KafkaViewPosition, kafka_positions
 from infra.mesh import SandboxedMeshAnalyzer, UploadGate
 from infra.model_store import FileModelStore
 from infra.passwords import Argon2Hasher
+from infra.pincodes import OfflinePinDirectory
 from infra.settings import Settings
 from infra.stripe_billing import StripeBilling
 from infra.tokens import SessionTokens
 from infra.views_db import PostgresViewDatabase, SQLiteViewDatabase
 from projections.base import ViewDatabase
+from projections.fleet import OpenOrdersView
 from projections.orders import OrdersProjection
 from projections.runner import ProjectionRunner
 from projections.stats import StatsProjection
@@ -37,6 +41,7 @@ class Container:
     identity: IdentityApp
     catalog: CatalogApp
     ordering: OrderingApp
+    shipping: ShippingApp
     developer: DeveloperApp
     dfm: DfmService
     quoter: Quoter
@@ -44,6 +49,8 @@ class Container:
     tokens: SessionTokens
     views: ViewDatabase
     uploads: UploadGate  # held by a request while it reads and analyses an uploaded model
+    fleet: FleetApp
+    print_config: PrintConfig  # staff's materials, printers and categories
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
@@ -65,7 +72,14 @@ class Container:
         """Stop followers and close connections."""
         for runner in self.projections.values():
             runner.stop()
-        for app in (self.identity, self.catalog, self.ordering, self.developer):
+        for app in (
+            self.identity,
+            self.catalog,
+            self.ordering,
+            self.shipping,
+            self.fleet,
+            self.developer,
+        ):
             app.close()
         self.dfm.analyzer.close()
         self.checkout.analyzer.close()
@@ -92,8 +106,12 @@ def bootstrap(settings: Settings) -> Container:
     identity = IdentityApp(Argon2Hasher(), env=settings.event_store_env("identity"))
     catalog = CatalogApp(env=settings.event_store_env("catalog"))
     catalog.seed_defaults()
+    fleet = FleetApp(env=settings.event_store_env("fleet"))
+    fleet.seed_defaults()
     ordering = OrderingApp(env=settings.event_store_env("ordering"))
-    quoter = Quoter(catalog)
+    shipping = ShippingApp(OfflinePinDirectory(), env=settings.event_store_env("shipping"))
+    shipping.seed_defaults()
+    quoter = Quoter(catalog, shipping, fleet)
     meshes = SandboxedMeshAnalyzer(
         max_bytes=settings.max_file_bytes,
         workers=settings.mesh_workers,
@@ -116,6 +134,7 @@ def bootstrap(settings: Settings) -> Container:
         identity=identity,
         catalog=catalog,
         ordering=ordering,
+        shipping=shipping,
         developer=developer,
         dfm=DfmService(developer, TrimeshDfmAnalyzer(settings.max_file_bytes), catalog),
         quoter=quoter,
@@ -123,6 +142,8 @@ def bootstrap(settings: Settings) -> Container:
         tokens=SessionTokens(settings.resolved_jwt_secret(), settings.jwt_hours),
         views=views,
         uploads=meshes.gate,
+        fleet=fleet,
+        print_config=PrintConfig(catalog, fleet, identity, OpenOrdersView(views)),
         projections=projections,
         kafka_views=(
             kafka_positions(projections, views, settings.kafka_topic_prefix)

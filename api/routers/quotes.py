@@ -88,6 +88,7 @@ def quote_payload(body: QuoteBody, container: Container) -> dict[str, Any]:
             priority=body.priority_print,
             fulfillment=body.fulfillment,
             shipping_zip=body.shipping_zip,
+            shipping_method=body.shipping_method,
         )
     )
     return {"quote": price.customer_view()}

@@ -491,7 +491,10 @@ def test_the_placed_event_records_the_model_and_the_complete_price(
     assert model["volume_cm3"] == pytest.approx(8.0) and model["is_watertight"] is True
     assert len(model["sha256"]) == 64 and model["filename"] == "cube.stl"
     price = placed["data"]["price"]
-    money = {line: _money(price[line]) for line in MONEY_LINES}
+    # The event holds every money line as integer paise (never a float), rates as text.
+    assert all(type(price[f"{line}_paise"]) is int for line in MONEY_LINES)
+    assert price["gst_pct"] == "18" and not any(line in price for line in MONEY_LINES)
+    money = {line: Decimal(price[f"{line}_paise"]) / 100 for line in MONEY_LINES}
     internal = ("material_cost", "electricity_cost", "setup_fee", "overhead", "margin")
     for line in internal:
         assert money[line] > 0, line
