@@ -36,7 +36,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from infra.bootstrap import Container
 from infra.metrics import (
     RelayPositions,
-    applications,
     log_head,
     observe_appends,
     sandboxes,
@@ -75,7 +74,7 @@ class ApiMetrics:
 
     def watch(self, container: Container) -> None:
         """Time every append of the container's applications (until `unwatch`)."""
-        for app in applications(container).values():
+        for app in container.applications().values():
             self._undo.append(observe_appends(app, self._appended))
 
     def unwatch(self) -> None:
@@ -165,7 +164,7 @@ class StateCollector(Collector):
         return metrics
 
     def _logs(self, container: Container) -> Iterator[Metric]:
-        heads = {name: log_head(app) for name, app in applications(container).items()}
+        heads = {name: log_head(app) for name, app in container.applications().items()}
         head = GaugeMetricFamily(
             "fabledger_event_log_head",
             "Newest notification id of each application's event log.",

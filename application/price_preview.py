@@ -7,11 +7,12 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from application.catalog import CatalogApp
-from domain.catalog import CostSettings, PrinterProfile
+from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import InvalidInput
 from domain.money import from_paise
 from domain.orders import Order
-from domain.pricing import PartGeometry, PriceBreakdown, quote, require_fit, require_printable
+from domain.pricing import PartGeometry, PriceBreakdown, quote
+from domain.printability import require_fit, require_printable
 from domain.shipping import FULFILLMENT_METHODS
 
 
@@ -68,6 +69,11 @@ class PricePreview:
         Shipping is carried over as recorded: it is quoted by the carrier, not this engine.
         """
         settings, printer = self.catalog.pricing_at(order.settings_version)
+        # The printer and material as they were when priced (before the fleet: the settings').
+        recorded = order.price.get("printer")
+        printer = PrinterProfile.from_dict(recorded) if recorded else printer
+        spec = order.price.get("material_spec")
+        material = Material.from_dict(spec) if spec else self.catalog.material(order.material)
         model = order.model
         geometry = PartGeometry(
             dim_x_mm=model["dim_x_mm"],
@@ -78,7 +84,7 @@ class PricePreview:
         )
         return quote(
             geometry,
-            self.catalog.material(order.material),
+            material,
             printer,
             settings,
             quantity=order.quantity,

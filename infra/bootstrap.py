@@ -54,6 +54,19 @@ class Container:
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
+    def applications(self) -> dict[str, FabApplication]:
+        """Every application (one event log each) of the process, by name: the one list that
+        closing, the Kafka relay and the metrics go through."""
+        apps = (
+            self.identity,
+            self.catalog,
+            self.ordering,
+            self.shipping,
+            self.fleet,
+            self.developer,
+        )
+        return {app.name: app for app in apps}
+
     def read_position(self, view: str) -> ProjectionRunner | KafkaViewPosition:
         """What read-your-writes waits on: the Kafka consumers' position, else the runner."""
         return self.kafka_views.get(view) or self.projections[view]
@@ -72,14 +85,7 @@ class Container:
         """Stop followers and close connections."""
         for runner in self.projections.values():
             runner.stop()
-        for app in (
-            self.identity,
-            self.catalog,
-            self.ordering,
-            self.shipping,
-            self.fleet,
-            self.developer,
-        ):
+        for app in self.applications().values():
             app.close()
         self.dfm.analyzer.close()
         self.checkout.analyzer.close()

@@ -26,12 +26,6 @@ _observers: weakref.WeakKeyDictionary[EventStore[Any], list[AppendObserver]] = (
 )
 
 
-def applications(container: Container) -> dict[str, Application[Any]]:
-    """Every application (event log) of the process, by name."""
-    apps = (container.identity, container.catalog, container.ordering, container.developer)
-    return {app.name: app for app in apps}
-
-
 def observe_appends(app: Application[Any], observer: AppendObserver) -> Callable[[], None]:
     """Call observer(app name, seconds, ok) after each append to app's store; returns undo.
 
@@ -144,7 +138,7 @@ class RelayPositions:
                 positions.get(name, 0),
                 heads[name] if name in heads else log_head(app),
             )
-            for name, app in applications(self.container).items()
+            for name, app in self.container.applications().items()
         ]
 
 

@@ -19,13 +19,8 @@ from workers.runtime import Pace, run_steps
 
 log = structlog.get_logger("fabledger.relay")
 
-APPS = ("ordering", "developer", "identity", "catalog")
-
-
-def applications(container: Container) -> dict[str, FabApplication]:
-    """Every application whose log goes to Kafka, by name."""
-    apps = (container.ordering, container.developer, container.identity, container.catalog)
-    return {app.name: app for app in apps}
+# Every application's log goes to Kafka (infra.bootstrap.Container.applications).
+APPS = ("ordering", "developer", "identity", "catalog", "shipping", "fleet")
 
 
 class RelayStep:
@@ -95,8 +90,8 @@ def relay_worker(args: argparse.Namespace, settings: Settings) -> int:
     pace = Pace(interval=args.interval)
 
     def body(container: Container, stop: threading.Event) -> None:
-        apps = applications(container)
-        steps = [RelayStep(apps[n], container, stop, args.batch) for n in args.app or APPS]
+        apps = container.applications()
+        steps = [RelayStep(apps[n], container, stop, args.batch) for n in args.app or apps]
         log.info("worker_started", worker="relay", applications=[s.app.name for s in steps])
         run_threads(stop, {f"relay-{s.app.name}": _runner(s, stop, pace) for s in steps})
         for step in steps:

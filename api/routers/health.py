@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from api.deps import ContainerDep
 from api.schemas.errors import ErrorBody
 from infra.bootstrap import Container
-from infra.metrics import ViewLag, applications, log_head, view_lags
+from infra.metrics import ViewLag, log_head, view_lags
 
 router = APIRouter(tags=["health"])
 # A probe must answer before the orchestrator's own timeout (often 1-5 s), even while
@@ -103,7 +103,7 @@ class _StoreDown(Exception):
 
 async def _heads(container: Container) -> dict[str, int]:
     """Each application's log head, queried in parallel (one cheap query each)."""
-    apps = applications(container)
+    apps = container.applications()
     # asyncio's executor, not the request thread pool: a hung query cannot starve requests,
     # and wait_for can give up on it.
     answers = await asyncio.gather(

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 
 from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import InvalidInput
-from domain.pricing import PartGeometry, estimate_print, require_fit, require_printable
+from domain.pricing import PartGeometry, estimate_print
+from domain.printability import require_fit, require_printable
 
 
 def printable_on_any(geometry: PartGeometry, printers: Sequence[PrinterProfile]) -> None:

@@ -63,6 +63,37 @@ def test_an_order_is_repriced_to_the_paisa_from_its_recorded_settings_version(
     assert second.price["setup_fee_paise"] == 4550 and first.price["setup_fee_paise"] == 3000
 
 
+
+def test_an_order_made_on_a_fleet_printer_reprices_to_the_paisa_after_the_material_changes(
+    container: Container, customer_id: str
+) -> None:
+    """The order records the printer and material that priced it, not just the settings."""
+    container.print_config.add_printer(
+        {
+            "name": "Frugal",
+            "brand": "Prusa",
+            "materials": ["PLA"],
+            "bed_x_mm": 250,
+            "bed_y_mm": 210,
+            "bed_z_mm": 220,
+            "nozzle_mm": 0.4,
+            "wattage_w": 60,  # half the default's draw: it prints every PLA part now
+            "print_speed_cm3_hr": 15,
+            "printer_pincode": "110001",
+        },
+        actor=ADMIN,
+    )
+    placed = container.checkout.place(pickup_request(customer_id)).order
+    assert placed.price["printer"]["name"] == "Frugal"
+    pla = next(m for m in container.print_config.materials() if m.material.code == "PLA")
+    container.print_config.update_material(pla.id, {"cost_per_kg": "1999.99"}, actor=ADMIN)
+
+    replayed = container.ordering.get_order(placed.id)
+    recomputed = PricePreview(container.catalog).reprice(replayed)
+
+    assert recomputed.to_dict() == replayed.price  # every line, to the paisa
+    assert replayed.price["material_spec"]["cost_per_kg_paise"] == 120000
+
 def test_every_settings_change_is_a_version_with_its_actor_and_previous_values(
     container: Container,
 ) -> None:

@@ -220,3 +220,14 @@ def test_the_projections_worker_outlives_a_database_outage_and_resumes_after_sig
 
 def _settings() -> Settings:
     return Settings(data_dir=Path("/nonexistent-never-created"))
+
+
+def test_the_relay_offers_every_application_of_the_container(tmp_path: Path) -> None:
+    """A new bounded context's log reaches Kafka by existing: the CLI choices name them all."""
+    from workers.relay import APPS
+
+    container = container_for(tmp_path)
+    try:
+        assert set(APPS) == set(container.applications())
+    finally:
+        container.close()

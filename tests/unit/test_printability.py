@@ -8,7 +8,8 @@ import pytest
 
 from domain.catalog import DEFAULT_PRINTER
 from domain.errors import InvalidInput
-from domain.pricing import PartGeometry, min_feature_mm, require_fit, require_printable
+from domain.pricing import PartGeometry
+from domain.printability import min_feature_mm, require_fit, require_printable
 
 PRINTER = DEFAULT_PRINTER  # 0.4 mm nozzle: nothing thinner than 0.8 mm
 
