@@ -38,6 +38,7 @@ class CheckoutRequest:
     filename: str | None = None
     session_id: str | None = None
     idempotency_key: str | None = None
+    shipping_method: str | None = None  # a shipping partner's slug or id; None: the default
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,7 @@ class Checkout:
                 priority=request.priority,
                 fulfillment=request.fulfillment,
                 shipping_zip=(request.shipping_address or {}).get("zip"),
+                shipping_method=request.shipping_method,
             )
         )
         order = Order.place(
@@ -178,6 +180,8 @@ def _fingerprint(request: CheckoutRequest, model_sha256: str) -> str:
         k: v
         for k, v in asdict(request).items()
         if k not in ("model_bytes", "session_id", "idempotency_key", "filename")
+        # Added later: left out when unset, so keys of earlier orders keep their fingerprint.
+        and not (k == "shipping_method" and v is None)
     }
     choices["model_sha256"] = model_sha256
     return hashlib.sha256(json.dumps(choices, sort_keys=True).encode()).hexdigest()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from application.catalog import CatalogApp
@@ -80,7 +80,7 @@ class Quoter:
         # Shipping is priced by weight, which only the print estimate knows.
         estimate = estimate_print(request.geometry, material, printer, settings, request.infill_pct)
         shipping = self.shipping_cost(request, estimate.grams * request.quantity, origin_pincode)
-        return quote(
+        price = quote(
             request.geometry,
             material,
             printer,
@@ -91,6 +91,10 @@ class Quoter:
             color=request.color,
             shipping_cost=shipping,
         )
+        if request.fulfillment == "pickup" or self.shipping is None:
+            return price
+        partner = self.shipping.choose(request.shipping_method)
+        return replace(price, shipping_method=str(partner.spec["slug"]))
 
     def shipping_cost(self, request: QuoteRequest, weight_g: float, origin_pincode: str) -> Decimal:
         """Shipping in rupees (exact paise) from origin_pincode: the printer's or the shop's."""

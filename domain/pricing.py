@@ -138,7 +138,7 @@ _MONEY_FIELDS = (
     "printing_cost_display",
     "unit_price",
 )
-_PRICED_WITH = ("printer", "material_spec")
+_PRICED_WITH = ("printer", "material_spec", "shipping_method")
 _CUSTOMER_FIELDS = (
     "currency",
     "material",
@@ -157,6 +157,7 @@ _CUSTOMER_FIELDS = (
     "shipping",
     "total",
     "unit_price",
+    "shipping_method",
 )
 
 
@@ -203,6 +204,7 @@ class PriceBreakdown:
     # after either changes. Orders placed before the fleet have neither (the settings' printer).
     printer: dict[str, Any] | None = None
     material_spec: dict[str, Any] | None = None
+    shipping_method: str | None = None  # the partner that priced the shipping line
 
     def to_dict(self) -> dict[str, Any]:
         """Stored form: money lines as `<line>_paise` ints, gst_pct as a decimal string."""

@@ -19,7 +19,15 @@ router = APIRouter(prefix="/api", tags=["checkout"])
 
 ShortText = Annotated[str, Form(max_length=200)]
 # Choices that have a default when left out, but are a mistake when sent empty.
-NON_EMPTY = ("material", "quantity", "infill", "fulfillment", "priority_print", "session_id")
+NON_EMPTY = (
+    "material",
+    "quantity",
+    "infill",
+    "fulfillment",
+    "priority_print",
+    "session_id",
+    "shipping_method",
+)
 MULTILINE = ("notes", "shipping_address")
 
 
@@ -51,6 +59,7 @@ async def checkout(
     shipping_city: ShortText = "",
     shipping_state: ShortText = "",
     shipping_zip: Annotated[str, Form(max_length=12)] = "",
+    shipping_method: Annotated[str | None, Form(max_length=60)] = None,
     notes: Annotated[str, Form(max_length=2000)] = "",
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> dict[str, Any]:
@@ -94,6 +103,7 @@ async def checkout(
                 filename=filename,
                 session_id=session_id,
                 idempotency_key=idempotency_key,
+                shipping_method=shipping_method,
             ),
         )
     if not result.created:

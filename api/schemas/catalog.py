@@ -61,6 +61,7 @@ class _PriceLines(BaseModel):
     shipping: float
     total: float
     unit_price: float
+    shipping_method: str | None = None  # the partner that priced shipping (None: pickup)
 
 
 class CustomerPrice(_PriceLines):

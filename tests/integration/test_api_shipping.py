@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from domain.shipping import SPEED_POST_RATES
-from tests.support.http import Account, error_of
+from tests.support.http import Account, checkout, error_of
 
 TEN_CUBES = {
     "dim_x_mm": 20,
@@ -337,3 +337,39 @@ def test_the_role_matrix(
         headers = _caller(who, customer, moderator, admin)
         response = client.request(method, url, headers=headers, json=body)
         assert response.status_code == status, (who, response.text)
+
+
+# --- checkout with a partner --------------------------------------------------------------
+
+
+def test_a_checkout_ships_with_the_chosen_partner_and_records_it(
+    client: TestClient, customer: Account, admin: Account
+) -> None:
+    add_partner(client, admin, partner_body("Parcel Wala"))
+    address = {
+        "shipping_name": "Asha",
+        "shipping_phone": "9876543210",
+        "shipping_address": "12 MG Road",
+        "shipping_city": "New Delhi",
+        "shipping_state": "DL",
+        "shipping_zip": "110001",
+    }
+    chosen = checkout(
+        client, customer, fulfillment="shipping", shipping_method="parcel_wala", **address
+    )
+    default = checkout(client, customer, fulfillment="shipping", **address)
+    pickup = checkout(client, customer)
+
+    assert chosen.status_code == default.status_code == pickup.status_code == 201, chosen.text
+    assert chosen.json()["order"]["price"]["shipping_method"] == "parcel_wala"
+    assert chosen.json()["order"]["price"]["shipping"] == 118.0  # ₹100 flat + 18 %
+    assert default.json()["order"]["price"]["shipping_method"] == "india_post"
+    assert pickup.json()["order"]["price"]["shipping_method"] is None
+    order_id = chosen.json()["order"]["id"]
+    history = client.get(f"/api/admin/orders/{order_id}/history", headers=admin.auth).json()
+    assert history["events"][0]["data"]["price"]["shipping_method"] == "parcel_wala"
+
+    unknown = checkout(client, customer, fulfillment="shipping", shipping_method="dhl", **address)
+    assert "unknown shipping_method" in error_of(unknown, 422)
+    empty = checkout(client, customer, fulfillment="shipping", shipping_method="", **address)
+    assert error_of(empty, 422).startswith("shipping_method")
