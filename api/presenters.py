@@ -68,8 +68,8 @@ def customer_timeline(history: list[HistoryEntry]) -> list[dict[str, Any]]:
     return timeline
 
 
-def staff_order(order: Order) -> dict[str, Any]:
-    """Everything staff need: customer, full cost lines, notes, versions."""
+def staff_order(order: Order, printer_name: str | None = None) -> dict[str, Any]:
+    """Everything staff need: customer, full cost lines, notes, versions, the printer."""
     return {
         **_common(order),
         "customer_id": order.customer_id,
@@ -78,4 +78,5 @@ def staff_order(order: Order) -> dict[str, Any]:
         "settings_version": order.settings_version,
         "version": order.version,
         "staff_notes": order.notes,
+        "printer": {"id": order.printer_id, "name": printer_name} if order.printer_id else None,
     }

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from application.catalog import CatalogApp
 from application.developer import DeveloperApp, MeterReading, VerifiedKey
+from application.fleet import FleetApp
 from application.ports import DfmAnalyzer
 from domain.plans import ANALYZE, QUICK_INFO
 
@@ -22,10 +22,10 @@ class MeteredResult:
 class DfmService:
     """Every accepted call is counted before the work runs, so a hard cap holds exactly."""
 
-    def __init__(self, developer: DeveloperApp, analyzer: DfmAnalyzer, catalog: CatalogApp):
+    def __init__(self, developer: DeveloperApp, analyzer: DfmAnalyzer, fleet: FleetApp):
         self.developer = developer
         self.analyzer = analyzer
-        self.catalog = catalog
+        self.fleet = fleet
 
     def quick_info(
         self, key: VerifiedKey, data: bytes, filename: str, request_id: str
@@ -37,10 +37,10 @@ class DfmService:
     def analyze(
         self, key: VerifiedKey, data: bytes, filename: str, request_id: str
     ) -> MeteredResult:
-        """A printability report against the configured printers, metered on analyze."""
+        """A printability report against every active printer of the fleet, metered on analyze."""
         reading = self._count(key, ANALYZE, request_id)
-        _, printer = self.catalog.pricing()
-        return MeteredResult(self.analyzer.analyze(data, filename, [printer]), reading)
+        printers = [profile for profile, _pincode in self.fleet.active_printers()]
+        return MeteredResult(self.analyzer.analyze(data, filename, printers), reading)
 
     def _count(self, key: VerifiedKey, product: str, request_id: str) -> MeterReading:
         return self.developer.record_usage(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID, uuid4
@@ -22,9 +23,11 @@ from eventsourcing.utils import get_topic
 
 from application.base import FabApplication
 from application.catalog import CatalogApp
+from application.ports import PinDirectory
 from domain.catalog import Material, PrinterProfile
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.fleet.categories import Category, CategorySpec
+from domain.fleet.eligibility import FleetPrinter
 from domain.fleet.printers import DEFAULT_PRINTER_ID, Printer, PrinterSpec, default_printer_spec
 from domain.material_records import MaterialRecord, check_material, material_id_for
 from domain.users import STAFF_ROLES, User
@@ -53,7 +56,7 @@ class OpenOrders(Protocol):
 
 
 class PrinterAssignments(Protocol):
-    """Orders assigned to printers (printer assignment comes in a later part of issue 8)."""
+    """Orders assigned to printers (the printer-load view: projections.printer_load)."""
 
     def assigned_to(self, printer_id: UUID) -> int:
         """How many orders are assigned to the printer and not yet done."""
@@ -92,14 +95,29 @@ class _Listing(Generic[A]):
         self._lock = threading.Lock()
         self._cache: tuple[int, list[A]] | None = None
         self.rebuilds = 0  # how many times the cache was (re)built: derived caches key on it
+        self._checked_at = 0.0  # monotonic time of the last head read; 0: check next time
+        app.add_listener(self._saved)
+
+    def _saved(self, _position: int) -> None:
+        """A save in this process: the next read checks the head, whatever its max_age."""
+        self._checked_at = 0.0
 
     def all(self) -> list[A]:
         """The live aggregates (read-only copies shared by every reader)."""
         return self.snapshot()[1]
 
-    def snapshot(self) -> tuple[int, list[A]]:
-        """The live aggregates and the rebuild count that names this list."""
+    def snapshot(self, max_age: float = 0.0) -> tuple[int, list[A]]:
+        """The live aggregates and the rebuild count that names this list.
+
+        max_age > 0 trusts the list for that many seconds without reading the log's head
+        (a quote's hot path: the head read is most of its cost on PostgreSQL); changes made in
+        this process are seen at once, another process's within max_age.
+        """
+        now = time.monotonic()
+        if max_age and self._cache is not None and now - self._checked_at < max_age:
+            return self.rebuilds, list(self._cache[1])
         head = self.app.position()  # read first: a write after it makes the next read reload
+        self._checked_at = now
         with self._lock:
             if self._cache is None or self._cache[0] != head:
                 found = []
@@ -114,6 +132,9 @@ class _Listing(Generic[A]):
             return self.rebuilds, list(self._cache[1])
 
 
+QUOTE_MAX_AGE_SECONDS = 1.0
+
+
 class FleetApp(FabApplication):
     """The printer fleet: one Printer stream each."""
 
@@ -124,6 +145,7 @@ class FleetApp(FabApplication):
         self._printers = _Listing(self, Printer.Registered, Printer)
         self._derived_lock = threading.Lock()
         self._derived: tuple[int, list[tuple[PrinterProfile, str]]] | None = None
+        self._specs: tuple[int, list[FleetPrinter]] | None = None
 
     def seed_defaults(self) -> None:
         """Add today's built-in printer when the fleet has never had it (safe to repeat)."""
@@ -141,14 +163,29 @@ class FleetApp(FabApplication):
         )
 
     def active_printers(self) -> list[tuple[PrinterProfile, str]]:
-        """Each active printer's machine figures and PIN code: what quotes choose from."""
-        built, printers = self._printers.snapshot()
+        """Each active printer's machine figures and PIN code: what quotes choose from.
+
+        Another process's fleet change reaches quotes within a second, as cost settings do
+        (CatalogApp.pricing); this process's own changes at once.
+        """
+        built, printers = self._printers.snapshot(max_age=QUOTE_MAX_AGE_SECONDS)
         with self._derived_lock:
             if self._derived is None or self._derived[0] != built:
                 specs = [p.current for p in printers]
                 active = [(s.profile(), s.printer_pincode) for s in specs if s.active]
                 self._derived = (built, active)
             return list(self._derived[1])
+
+    def printer_specs(self) -> list[FleetPrinter]:
+        """Every printer (active or not) as ranking reads it, by name: what assignment ranks."""
+        built, printers = self._printers.snapshot()
+        with self._derived_lock:
+            if self._specs is None or self._specs[0] != built:
+                ordered = sorted(
+                    printers, key=lambda p: (str(p.spec["name"]).casefold(), str(p.id))
+                )
+                self._specs = (built, [FleetPrinter.of(str(p.id), p.current) for p in ordered])
+            return list(self._specs[1])
 
     def get_printer(self, printer_id: UUID) -> Printer:
         """A fresh copy of the printer to change, or NotFound."""
@@ -190,8 +227,10 @@ class PrintConfig:
         open_orders: OpenOrders,
         assignments: PrinterAssignments | None = None,
         models: CatalogModels | None = None,
+        pins: PinDirectory | None = None,  # None: PIN format only (no directory at hand)
     ) -> None:
         self.catalog, self.fleet, self.staff, self.open_orders = catalog, fleet, staff, open_orders
+        self.pins = pins
         self.assignments = assignments or NoAssignments()
         self.models = models or NoCatalogModels()
         self._categories = _Listing(catalog, Category.Created, Category)
@@ -306,6 +345,11 @@ class PrintConfig:
                 f"materials: unknown material(s) {', '.join(unknown)}; "
                 f"known: {', '.join(sorted(known))}"
             )
+        pin = spec.printer_pincode
+        moved = before is None or pin != before.printer_pincode
+        # Shipping is priced from the printer's PIN: one India Post does not know prices nothing.
+        if moved and self.pins is not None and self.pins.lookup(pin) is None:
+            raise InvalidInput(f"printer_pincode: {pin} is not in India Post's PIN directory")
         for owner in (o for o in spec.owners if o not in kept_owners):
             user = self.staff.get_user(UUID(owner))
             if user is None or not user.is_active:

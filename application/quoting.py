@@ -10,7 +10,7 @@ from application.fleet import FleetApp
 from application.shipping import ShippingApp
 from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import InvalidInput
-from domain.fleet.selection import choose_printer, printable_on_any
+from domain.fleet.selection import FleetChoice, printable_on_any
 from domain.pricing import (
     PartGeometry,
     PriceBreakdown,
@@ -47,6 +47,7 @@ class Quoter:
         self.catalog = catalog
         self.fleet = fleet  # None: the settings' one printer at the shop's PIN (benchmarks)
         self.shipping = shipping  # None: pickup only (benchmarks of the cost engine)
+        self._chosen_from: tuple[list[tuple[PrinterProfile, str]], FleetChoice] | None = None
 
     def quote(self, request: QuoteRequest) -> PriceBreakdown:
         """A full price breakdown, shipping from the shop's PIN code to the customer's."""
@@ -116,8 +117,16 @@ class Quoter:
     ) -> tuple[PrinterProfile, str]:
         """The active printer that would make the part and its PIN (domain.fleet.selection)."""
         printers = self._printers()
-        chosen = choose_printer(geometry, material, [p for p, _ in printers], settings, infill_pct)
+        chosen = self._choice(printers).choose(geometry, material, settings, infill_pct)
         return next((p, pin) for p, pin in printers if p is chosen)
+
+    def _choice(self, printers: list[tuple[PrinterProfile, str]]) -> FleetChoice:
+        """The fleet prepared for choosing, kept while the active printers are the same."""
+        cached = self._chosen_from
+        if cached is None or cached[0] != printers:  # the same objects: a pointer comparison
+            cached = (printers, FleetChoice([p for p, _ in printers]))
+            self._chosen_from = cached
+        return cached[1]
 
     def _printers(self) -> list[tuple[PrinterProfile, str]]:
         if self.fleet is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +19,9 @@ POST_PROCESSING = "post_processing"
 SHIPPED = "shipped"
 DELIVERED = "delivered"
 CANCELLED = "cancelled"
+
+# An order needs (and may change) its printer until printing is over.
+ASSIGNABLE = (PENDING, CONFIRMED, PRINTING)
 
 STATUSES = (PENDING, CONFIRMED, PRINTING, POST_PROCESSING, SHIPPED, DELIVERED, CANCELLED)
 
@@ -94,6 +97,13 @@ class Order(Aggregate):
             """The rupee float `amount` becomes `amount_paise`."""
             state["amount_paise"] = paise_from_legacy_rupees(state.pop("amount"))
 
+    class PrinterAssigned(Aggregate.Event):
+        """The order was assigned to a printer (`printer_id` None: taken off its printer)."""
+
+        printer_id: str | None
+        previous_printer_id: str | None
+        actor: str
+
     @event(Placed)
     def __init__(
         self,
@@ -137,6 +147,7 @@ class Order(Aggregate):
         self.is_paid = False
         self.carrier_tracking: dict[str, str | None] | None = None
         self.notes: list[dict[str, Any]] = []
+        self.printer_id: str | None = None
 
     @classmethod
     def place(cls, *, order_id: UUID, **details: Any) -> Order:
@@ -202,6 +213,29 @@ class Order(Aggregate):
             raise InvalidInput(f"note must be at most {MAX_NOTE_LENGTH} characters")
         self._note_added(note_id=note_id, text=text, is_internal=is_internal, actor=actor)
 
+    def assign_printer(
+        self, printer_id: str | None, *, actor: str, refusals: Sequence[str] = ()
+    ) -> bool:
+        """Put the order on a printer (None: take it off); False when nothing changes.
+
+        Allowed while the order still needs a printer (pending, confirmed, printing: a
+        failed print may move to another machine); `refusals` are the printer's reasons it
+        cannot make the order (domain.fleet.eligibility), each named in the 409.
+        """
+        if self.status not in ASSIGNABLE:
+            raise Conflict(
+                f"cannot change the printer of an order in state '{self.status}'; "
+                f"allowed in: {', '.join(ASSIGNABLE)}"
+            )
+        if printer_id == self.printer_id:
+            return False  # assigning the same printer again (or unassigning twice) is a no-op
+        if printer_id is not None and refusals:
+            raise Conflict(f"the printer cannot make this order: {'; '.join(refusals)}")
+        self._printer_assigned(
+            printer_id=printer_id, previous_printer_id=self.printer_id, actor=actor
+        )
+        return True
+
     # --- events (bodies only mutate: validation happened above) --------------------
 
     @event("StatusChanged")
@@ -223,6 +257,12 @@ class Order(Aggregate):
             "tracking_url": tracking_url,
             "shipping_id": shipping_id,
         }
+
+    @event(PrinterAssigned)
+    def _printer_assigned(
+        self, printer_id: str | None, previous_printer_id: str | None, actor: str
+    ) -> None:
+        self.printer_id = printer_id
 
     @event("NoteAdded")
     def _note_added(self, note_id: str, text: str, is_internal: bool, actor: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from application.assignment import PrinterAssignment
 from application.base import FabApplication
 from application.catalog import CatalogApp
 from application.checkout import Checkout
@@ -28,6 +29,7 @@ from infra.views_db import PostgresViewDatabase, SQLiteViewDatabase
 from projections.base import ViewDatabase
 from projections.fleet import OpenOrdersView
 from projections.orders import OrdersProjection
+from projections.printer_load import PrinterLoadProjection, PrinterLoadView
 from projections.runner import ProjectionRunner
 from projections.stats import StatsProjection
 from projections.usage import UsageProjection
@@ -51,6 +53,7 @@ class Container:
     uploads: UploadGate  # held by a request while it reads and analyses an uploaded model
     fleet: FleetApp
     print_config: PrintConfig  # staff's materials, printers and categories
+    assignment: PrinterAssignment  # staff put orders on printers (ranked by eligibility)
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
@@ -129,7 +132,7 @@ def bootstrap(settings: Settings) -> Container:
     views = view_database(settings)
     projections = {
         p.name: ProjectionRunner(ordering, p, views)
-        for p in (OrdersProjection(), StatsProjection())
+        for p in (OrdersProjection(), StatsProjection(), PrinterLoadProjection())
     }
     api_key = settings.stripe_api_key.get_secret_value()
     billing = StripeBilling(api_key, settings.stripe_api_base or None) if api_key else None
@@ -142,14 +145,24 @@ def bootstrap(settings: Settings) -> Container:
         ordering=ordering,
         shipping=shipping,
         developer=developer,
-        dfm=DfmService(developer, TrimeshDfmAnalyzer(settings.max_file_bytes), catalog),
+        dfm=DfmService(developer, TrimeshDfmAnalyzer(settings.max_file_bytes), fleet),
         quoter=quoter,
         checkout=checkout,
         tokens=SessionTokens(settings.resolved_jwt_secret(), settings.jwt_hours),
         views=views,
         uploads=meshes.gate,
         fleet=fleet,
-        print_config=PrintConfig(catalog, fleet, identity, OpenOrdersView(views)),
+        print_config=PrintConfig(
+            catalog,
+            fleet,
+            identity,
+            OpenOrdersView(views),
+            PrinterLoadView(views),
+            pins=shipping.pins,
+        ),
+        assignment=PrinterAssignment(
+            ordering, fleet, catalog, shipping.pins, PrinterLoadView(views)
+        ),
         projections=projections,
         kafka_views=(
             kafka_positions(projections, views, settings.kafka_topic_prefix)

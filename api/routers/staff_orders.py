@@ -11,8 +11,10 @@ from api.schemas.errors import READ_AFTER, STAFF, WITH_BODY, errors
 from api.schemas.orders import (
     AddedNote,
     ChangedOrder,
+    EligiblePrinters,
     History,
     NoteList,
+    PrinterQueue,
     StaffOrder,
     StaffOrderPage,
 )
@@ -20,6 +22,7 @@ from api.text import TextBody
 from domain.errors import InvalidInput
 from domain.orders import STATUSES
 from domain.users import ADMIN, MODERATOR
+from infra.bootstrap import Container
 from projections.orders import MAX_PAGE, MAX_PAGE_SIZE, SORTS, OrderQuery, list_orders
 
 
@@ -36,6 +39,10 @@ class TrackingBody(TextBody):
 class PaidBody(TextBody):
     method: str = Field(default="manual", max_length=40)
     reference: str = Field(default="", max_length=200)
+
+
+class PrinterBody(TextBody):
+    printer_id: str | None = Field(max_length=36, description="A printer's id, or null.")
 
 
 class NoteBody(TextBody):
@@ -94,8 +101,10 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         """Full order detail, or the order as it stood at a version or time."""
         oid = parse_id(order_id)
         if as_of is not None:
-            return staff_order(container.ordering.order_as_of(oid, as_of))
-        return staff_order(container.ordering.get_order(oid))
+            found = container.ordering.order_as_of(oid, as_of)
+        else:
+            found = container.ordering.get_order(oid)
+        return staff_order(found, container.assignment.printer_name(found.printer_id))
 
     @router.get("/orders/{order_id}/history", response_model=History, responses=errors(404))
     def history(
@@ -111,9 +120,12 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         entries = container.ordering.history(parse_id(order_id), as_of)
         return {"order_id": order_id, "events": [e.to_dict() for e in entries]}
 
-    def _respond(response: Response, order: Any, position: int) -> dict[str, Any]:
+    def _respond(
+        response: Response, container: Container, order: Any, position: int
+    ) -> dict[str, Any]:
         response.headers["X-Position"] = str(position)
-        return {"order": staff_order(order), "position": position}
+        printer = container.assignment.printer_name(order.printer_id)
+        return {"order": staff_order(order, printer), "position": position}
 
     @router.patch(
         "/orders/{order_id}/status",
@@ -127,7 +139,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         order, position = container.ordering.change_status(
             parse_id(order_id), body.status, actor=caller.actor
         )
-        return _respond(response, order, position)
+        return _respond(response, container, order, position)
 
     @router.patch(
         "/orders/{order_id}/paid",
@@ -146,7 +158,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         order, position = container.ordering.confirm_payment(
             parse_id(order_id), actor=caller.actor, method=body.method, reference=body.reference
         )
-        return _respond(response, order, position)
+        return _respond(response, container, order, position)
 
     @router.patch(
         "/orders/{order_id}/tracking",
@@ -168,7 +180,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
             shipping_id=body.shipping_id,
             actor=caller.actor,
         )
-        return _respond(response, order, position)
+        return _respond(response, container, order, position)
 
     @router.get("/orders/{order_id}/notes", response_model=NoteList, responses=errors(404))
     def notes(order_id: str, _: Staff, container: ContainerDep) -> dict[str, Any]:
@@ -191,7 +203,77 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         response.headers["X-Position"] = str(position)
         return {"note": note, "position": position}
 
+    @router.get(
+        "/orders/{order_id}/eligible-printers",
+        response_model=EligiblePrinters,
+        responses=errors(*READ_AFTER, 404),
+        dependencies=[read_after("printer_load", Staff)],
+    )
+    def eligible_printers(order_id: str, _: Staff, container: ContainerDep) -> dict[str, Any]:
+        """Every printer ranked for the order: compatible first, then by score.
+
+        Seed scope: orders:read. score = queued_hours + distance_km / 100 (README "Print
+        config"); load comes from the printer-load view (X-Min-Position waits for it).
+        """
+        oid = parse_id(order_id)
+        ranked = container.assignment.eligible(oid)
+        current = next((c.printer_id for c in ranked if c.current), None)
+        return {
+            "order_id": str(oid),
+            "printer_id": current,
+            "printers": [c.to_dict() for c in ranked],
+        }
+
+    @router.patch(
+        "/orders/{order_id}/printer",
+        response_model=ChangedOrder,
+        responses=errors(*WITH_BODY, 404, 409),
+    )
+    def assign_printer(
+        order_id: str, body: PrinterBody, caller: Staff, container: ContainerDep, response: Response
+    ) -> dict[str, Any]:
+        """Assign the order to a printer, or unassign it with null.
+
+        Seed scope: orders:write. 409 for a printer that cannot make it (with the reasons)
+        or an order past printing; the same printer again changes nothing.
+        """
+        printer = None if body.printer_id is None else parse_id(body.printer_id, "printer")
+        order, position = container.assignment.assign(
+            parse_id(order_id), printer, actor=caller.actor
+        )
+        return _respond(response, container, order, position)
+
+    @router.get(
+        "/printer-types/{printer_id}/queue",
+        response_model=PrinterQueue,
+        responses=errors(*READ_AFTER, 404),
+        dependencies=[read_after("printer_load", Staff)],
+    )
+    def printer_queue(printer_id: str, caller: Staff, container: ContainerDep) -> dict[str, Any]:
+        """The printer's queue: its owners (moderators) and admins only."""
+        pid = parse_id(printer_id, "printer")
+        return _queue(
+            *container.assignment.queue(
+                caller.id, is_admin=caller.user.role == ADMIN, printer_id=pid
+            )
+        )
+
+    @router.get(
+        "/my-printers/queue",
+        response_model=PrinterQueue,
+        responses=errors(*READ_AFTER),
+        dependencies=[read_after("printer_load", Staff)],
+    )
+    def my_queue(caller: Staff, container: ContainerDep) -> dict[str, Any]:
+        """The queues of every printer the caller owns, merged, oldest placed first."""
+        return _queue(*container.assignment.queue(caller.id, is_admin=False))
+
     return router
+
+
+def _queue(printer_ids: list[str], items: list[dict[str, Any]]) -> dict[str, Any]:
+    total = round(sum(i["print_hours"] for i in items), 2)
+    return {"printer_ids": printer_ids, "orders": items, "total_hours": total}
 
 
 admin_router = staff_orders_router("/api/admin", ADMIN)

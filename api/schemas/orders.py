@@ -83,6 +83,13 @@ class StaffNote(BaseModel):
     actor: str
 
 
+class AssignedPrinter(BaseModel):
+    """The printer an order is on; `name` is null if the printer was deleted since."""
+
+    id: str
+    name: str | None
+
+
 class StaffOrder(_OrderCommon):
     """Everything staff need: customer, every cost line, notes and the stream version."""
 
@@ -92,6 +99,9 @@ class StaffOrder(_OrderCommon):
     settings_version: int
     version: int
     staff_notes: list[StaffNote]
+    printer: AssignedPrinter | None = Field(
+        description="The printer the order is assigned to (null: unassigned)."
+    )
 
 
 class PlacedOrder(BaseModel):
@@ -227,10 +237,99 @@ class Revenue(BaseModel):
     paid_orders: int
 
 
+class MoneyTally(BaseModel):
+    """Orders placed and paid and their money, in rupees."""
+
+    ordered_orders: int = Field(description="Orders placed (cancelled ones included).")
+    ordered_total: float
+    paid_orders: int
+    paid_total: float
+
+
+class DayRevenue(MoneyTally):
+    """One UTC day: orders placed that day, and payments confirmed that day."""
+
+    date: str = Field(description="The UTC day, YYYY-MM-DD.")
+
+
+class MaterialRevenue(MoneyTally):
+    """One material: its orders and their money (payments credited to the order's material)."""
+
+    material: str
+
+
+class PrinterUtilisation(BaseModel):
+    """A printer's assigned work: queued (pending/confirmed) and printing, in print hours."""
+
+    printer_id: str
+    name: str = Field(description="The printer's name ('' if it has since been deleted).")
+    queued_orders: int
+    queued_hours: float
+    printing_orders: int
+    printing_hours: float
+
+
 class Stats(BaseModel):
     """The admin dashboard."""
 
     orders_by_status: dict[str, int]
     total_orders: int
     revenue: Revenue
+    revenue_by_day: list[DayRevenue] = Field(description="Oldest first, one entry per day.")
+    top_materials: list[MaterialRevenue] = Field(description="By ordered money, largest first.")
+    printer_utilisation: list[PrinterUtilisation] = Field(
+        description="Active printers and printers with queued or printing work, by name."
+    )
     recent_activity: list[Activity]
+
+
+class EligiblePrinter(BaseModel):
+    """One printer ranked for an order (see README "Print config" for the score)."""
+
+    printer_id: str
+    name: str
+    printer_pincode: str
+    active: bool
+    verdict: str = Field(description="compatible or incompatible")
+    compatible: bool
+    reasons: list[str] = Field(description="Why it cannot make the order (empty: it can).")
+    distance_km: float | None = Field(
+        description="Great-circle km from the order's destination PIN (null: unknown)."
+    )
+    queued_hours: float = Field(
+        description="Print hours already on the printer (pending, confirmed, printing)."
+    )
+    score: float = Field(description="queued_hours + distance_km / 100; lower is better.")
+    current: bool = Field(description="The order is assigned to this printer now.")
+
+
+class EligiblePrinters(BaseModel):
+    """Every printer, compatible ones first, then by score."""
+
+    order_id: str
+    printer_id: str | None
+    printers: list[EligiblePrinter]
+
+
+class QueuedOrder(BaseModel):
+    """An order assigned to a printer that still needs it."""
+
+    order_id: str
+    tracking_number: str
+    material: str
+    color: str
+    quantity: int
+    printer_id: str
+    printer_name: str | None
+    status: str
+    print_hours: float
+    placed_at: str
+    assigned_at: str | None
+
+
+class PrinterQueue(BaseModel):
+    """Orders on the printers asked for (pending, confirmed, printing), oldest placed first."""
+
+    printer_ids: list[str]
+    orders: list[QueuedOrder]
+    total_hours: float

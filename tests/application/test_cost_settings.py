@@ -63,7 +63,6 @@ def test_an_order_is_repriced_to_the_paisa_from_its_recorded_settings_version(
     assert second.price["setup_fee_paise"] == 4550 and first.price["setup_fee_paise"] == 3000
 
 
-
 def test_an_order_made_on_a_fleet_printer_reprices_to_the_paisa_after_the_material_changes(
     container: Container, customer_id: str
 ) -> None:
@@ -93,6 +92,7 @@ def test_an_order_made_on_a_fleet_printer_reprices_to_the_paisa_after_the_materi
 
     assert recomputed.to_dict() == replayed.price  # every line, to the paisa
     assert replayed.price["material_spec"]["cost_per_kg_paise"] == 120000
+
 
 def test_every_settings_change_is_a_version_with_its_actor_and_previous_values(
     container: Container,

@@ -6,13 +6,14 @@ Runs unchanged on the in-memory store, SQLite files and a real PostgreSQL server
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import pytest
 
-from application.fleet import FleetApp, PrintConfig
+from application.fleet import QUOTE_MAX_AGE_SECONDS, FleetApp, PrintConfig
 from application.quoting import QuoteRequest
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.fleet.printers import DEFAULT_PRINTER_ID
@@ -166,7 +167,12 @@ def test_another_process_sees_a_new_printer_on_its_next_read(container: Containe
     try:
         assert len(other.active_printers()) == 1
         container.print_config.add_printer(PRINTER, actor=ADMIN)
+        # Quotes trust their fleet list for up to a second (QUOTE_MAX_AGE_SECONDS), then read.
+        deadline = time.monotonic() + QUOTE_MAX_AGE_SECONDS + 1
+        while len(other.active_printers()) == 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert sorted(p.name for p, _ in other.active_printers()) == ["Big", "Standard FDM 250"]
+        assert sorted(p.current.name for p in other.printers()) == ["Big", "Standard FDM 250"]
     finally:
         other.close()
 

@@ -10,11 +10,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import trimesh
 from fastapi.testclient import TestClient
 
 from domain.api_key_format import format_key
+from domain.catalog import DEFAULT_PRINTER
 from domain.plans import ANALYZE
-from tests.support.http import CUBE_STL, Account, app_settings, error_of, register, running_app
+from tests.support.http import (
+    CUBE_STL,
+    Account,
+    app_settings,
+    error_of,
+    register,
+    running_app,
+    staff,
+)
 
 QUOTE_BODY = {
     "dim_x_mm": 20,
@@ -202,3 +212,42 @@ def test_paid_plans_need_billing_and_only_members_see_an_org(
     assert (
         client.post(f"/api/orgs/{org_id}/keys", json={"name": "x"}, headers=stranger.auth)
     ).status_code == 404
+
+
+def test_analysis_judges_the_fit_on_every_active_printer_of_the_fleet(
+    client: TestClient, owner: Account
+) -> None:
+    """Runs last in the module: it adds a printer to the shared app (and retires it again)."""
+    admin = staff(client, "admin", "fleetboss")
+    auth = {"X-API-Key": new_key(client, owner, new_org(client, owner))["apiKey"]}
+    long_bar = trimesh.creation.box(extents=(300, 20, 20)).export(file_type="stl")
+    files = {"model_file": ("bar.stl", long_bar, "application/octet-stream")}
+    big = {
+        "name": "Big Farm 400",
+        "brand": "Acme",
+        "materials": ["PLA"],
+        "bed_x_mm": 400,
+        "bed_y_mm": 400,
+        "bed_z_mm": 400,
+        "nozzle_mm": 0.4,
+        "wattage_w": 300,
+        "print_speed_cm3_hr": 30,
+        "printer_pincode": "400001",
+        "printer_address": "Unit 9, Fort, Mumbai",
+    }
+    added = client.post("/api/admin/printer-types", json=big, headers=admin.auth)
+    assert added.status_code == 201, added.text
+
+    report = client.post("/api/v1/dfm/analyze", files=files, headers=auth)
+
+    assert report.status_code == 200, report.text
+    fit = {f["printer"]: f["fits"] for f in report.json()["fit"]}
+    assert fit == {DEFAULT_PRINTER.name: False, "Big Farm 400": True}
+
+    printer_id = added.json()["printer"]["id"]
+    retired = client.put(
+        f"/api/admin/printer-types/{printer_id}", json={"active": False}, headers=admin.auth
+    )
+    assert retired.status_code == 200, retired.text
+    again = client.post("/api/v1/dfm/analyze", files=files, headers=auth).json()
+    assert [f["printer"] for f in again["fit"]] == [DEFAULT_PRINTER.name]

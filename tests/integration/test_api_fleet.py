@@ -192,6 +192,7 @@ def test_an_unknown_printer_is_404(client: TestClient, admin: Account, path: str
         ({"printer_pincode": "12345"}, "printer_pincode"),
         ({"printer_pincode": "012345"}, "PIN"),
         ({"printer_pincode": "56000A"}, "PIN"),
+        ({"printer_pincode": "999999"}, "not in India Post's PIN directory"),
         ({"printer_address": "x" * 501}, "printer_address"),
         ({"owners": ["not-a-user-id"]}, "owners"),
         ({"owners": [str(uuid.uuid4())]}, "owners"),

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from domain.catalog import DEFAULT_PRINTER
+from domain.fleet.printers import DEFAULT_PRINTER_ID
 from tests.support.http import (
     Account,
     after,
@@ -382,6 +384,94 @@ def test_the_dashboard_counts_orders_by_status_and_sums_revenue(fresh_shop: Test
     assert stats["recent_activity"][0]["actor"] == f"admin:{admin.id}"
     error_of(client.get("/api/admin/stats", headers=moderator.auth), 403)
     error_of(client.get("/api/admin/stats", headers=buyer.auth), 403)
+    error_of(client.get("/api/admin/stats"), 401)
+
+
+def test_the_dashboard_shows_revenue_by_day_and_top_materials_within_bounds(
+    fresh_shop: TestClient,
+) -> None:
+    client = fresh_shop
+    buyer = register(client, "buyer")
+    admin = staff(client, "admin", "owner")
+    orders = [place_order(client, buyer, quantity=n) for n in (1, 4)]
+    paid = client.patch(f"/api/admin/orders/{orders[1]['id']}/paid", headers=admin.auth)
+    wait = {**admin.auth, **after(paid.json()["position"])}
+
+    stats = client.get("/api/admin/stats", headers=wait).json()
+
+    by_day = stats["revenue_by_day"]
+    assert len(by_day) == 30  # the default window, oldest first, idle days as zeros
+    assert by_day[-1]["date"] == max(d["date"] for d in by_day)
+    assert sum(d["ordered_orders"] for d in by_day) == 2
+    ordered = sum(o["price"]["total"] for o in orders)
+    assert sum(d["ordered_total"] for d in by_day) == pytest.approx(ordered, abs=0.001)
+    assert sum(d["paid_total"] for d in by_day) == pytest.approx(
+        orders[1]["price"]["total"], abs=0.001
+    )
+    assert [
+        (m["material"], m["ordered_orders"], m["paid_orders"]) for m in stats["top_materials"]
+    ] == [("PLA", 2, 1)]
+    assert stats["top_materials"][0]["ordered_total"] == pytest.approx(ordered, abs=0.001)
+    week = client.get("/api/admin/stats", params={"days": 7, "top": 1}, headers=admin.auth)
+    assert week.status_code == 200 and len(week.json()["revenue_by_day"]) == 7
+    year = client.get("/api/admin/stats", params={"days": 366}, headers=admin.auth)
+    assert year.status_code == 200 and len(year.json()["revenue_by_day"]) == 366
+    for bad in ({"days": 0}, {"days": 367}, {"days": "month"}, {"top": 0}, {"top": 51}):
+        error_of(client.get("/api/admin/stats", params=bad, headers=admin.auth), 422)
+
+
+def test_the_dashboard_shows_each_printers_queued_and_printing_hours(
+    fresh_shop: TestClient,
+) -> None:
+    client = fresh_shop
+    buyer = register(client, "buyer")
+    admin = staff(client, "admin", "owner")
+    queued, printing, _unassigned = (place_order(client, buyer, quantity=n) for n in (1, 3, 2))
+    for order in (queued, printing):
+        assigned = client.patch(
+            f"/api/admin/orders/{order['id']}/printer",
+            json={"printer_id": str(DEFAULT_PRINTER_ID)},
+            headers=admin.auth,
+        )
+        assert assigned.status_code == 200, assigned.text
+    _moved(client, admin, printing["id"], "confirmed", "/api/admin")
+    position = _moved(client, admin, printing["id"], "printing", "/api/admin")
+    idle = client.post(
+        "/api/admin/printer-types",
+        json={
+            "name": "Idle Farm",
+            "brand": "Acme",
+            "materials": ["PLA"],
+            "bed_x_mm": 256,
+            "bed_y_mm": 256,
+            "bed_z_mm": 256,
+            "nozzle_mm": 0.4,
+            "wattage_w": 150,
+            "print_speed_cm3_hr": 25,
+            "printer_pincode": "400001",
+        },
+        headers=admin.auth,
+    ).json()["printer"]
+
+    stats = client.get("/api/admin/stats", headers={**admin.auth, **after(position)}).json()
+
+    rows = {row["printer_id"]: row for row in stats["printer_utilisation"]}
+    busy = rows[str(DEFAULT_PRINTER_ID)]
+    assert busy["name"] == DEFAULT_PRINTER.name
+    assert (busy["queued_orders"], busy["printing_orders"]) == (1, 1)
+    hours = [o["price"]["print_hours_total"] for o in (queued, printing)]
+    assert busy["queued_hours"] == pytest.approx(hours[0], abs=0.01)
+    assert busy["printing_hours"] == pytest.approx(hours[1], abs=0.01)
+    assert rows[idle["id"]] == {
+        "printer_id": idle["id"],
+        "name": "Idle Farm",
+        "queued_orders": 0,
+        "queued_hours": 0.0,
+        "printing_orders": 0,
+        "printing_hours": 0.0,
+    }
+    names = [row["name"] for row in stats["printer_utilisation"]]
+    assert names == sorted(names, key=str.casefold)
 
 
 def test_the_dashboard_reads_the_same_after_its_view_is_rebuilt_from_the_log(
