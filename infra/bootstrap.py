@@ -11,9 +11,10 @@ from application.catalog import CatalogApp
 from application.checkout import Checkout
 from application.developer import DeveloperApp
 from application.dfm import DfmService
-from application.fleet import FleetApp, PrintConfig
+from application.fleet import FleetApp
 from application.identity import IdentityApp
 from application.ordering import OrderingApp
+from application.print_config import PrintConfig
 from application.quoting import Quoter
 from application.shipping import ShippingApp
 from infra.dfm import TrimeshDfmAnalyzer

@@ -15,7 +15,7 @@ _OPEN_WITH_MATERIAL = "SELECT COUNT(*) FROM orders_view WHERE material = ? AND s
 
 
 class OpenOrdersView:
-    """application.fleet.OpenOrders over the orders view."""
+    """application.print_config.OpenOrders over the orders view."""
 
     def __init__(self, views: ViewDatabase) -> None:
         self.views = views

@@ -275,7 +275,7 @@ def printer_queue(cur: Cursor, printer_ids: Sequence[str]) -> list[dict[str, Any
 
 
 class PrinterLoadView:
-    """application.assignment.PrinterLoads and application.fleet.PrinterAssignments over
+    """application.assignment.PrinterLoads and application.print_config.PrinterAssignments over
     this view. It trails the log by the follow interval: a read that must include a write
     waits for its position first (read_after in the API)."""
 

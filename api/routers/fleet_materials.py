@@ -14,7 +14,7 @@ from api.schemas.fleet import (
     MaterialChanges,
     StaffMaterialList,
 )
-from application.fleet import MaterialEntry
+from application.print_config import MaterialEntry
 from domain.errors import NotFound
 from domain.material_records import CODE, material_id_for
 from domain.money import to_paise

@@ -13,7 +13,8 @@ from uuid import UUID
 
 import pytest
 
-from application.fleet import QUOTE_MAX_AGE_SECONDS, FleetApp, PrintConfig
+from application.fleet import QUOTE_MAX_AGE_SECONDS, FleetApp
+from application.print_config import PrintConfig
 from application.quoting import QuoteRequest
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.fleet.printers import DEFAULT_PRINTER_ID
