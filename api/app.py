@@ -12,6 +12,7 @@ from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from api.middleware import BodyLimit, OpenCors, RequestContext
 from api.routers import (
+    admin_users,
     auth,
     catalog,
     checkout,
@@ -27,6 +28,7 @@ from api.routers import (
     shipping_partners,
     staff_orders,
     stats,
+    user_profile,
     v1_catalog,
     v1_dfm,
     v1_keys,
@@ -73,6 +75,7 @@ def create_app(
     for router in (
         health.router,
         auth.router,
+        user_profile.router,
         catalog.router,
         fleet_materials.admin_router,
         fleet_materials.moderator_router,
@@ -91,6 +94,7 @@ def create_app(
         staff_orders.admin_router,
         staff_orders.moderator_router,
         stats.router,
+        admin_users.router,
         cost_settings.router,
         orgs.router,
         v1_catalog.router,

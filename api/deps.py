@@ -57,6 +57,8 @@ def current_caller(
     user = container.identity.get_user(UUID(claims.user_id))
     if user is None or not user.is_active:
         raise Unauthorized("invalid session token")
+    if claims.session_epoch != user.session_epoch:  # a password change or reset since
+        raise Unauthorized("session ended; sign in again")
     return Caller(user)
 
 

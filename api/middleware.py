@@ -65,11 +65,22 @@ class RequestContext:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                path=_loggable(scope["path"]),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
             )
             structlog.contextvars.clear_contextvars()
+
+
+SECRET_PATHS = ("/api/auth/verify-email/",)  # the rest of these paths is a mailed token
+
+
+def _loggable(path: str) -> str:
+    """The path as logged: a secret token in it is replaced by <token>."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            return prefix + "<token>"
+    return path
 
 
 class OpenCors:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from application.accounts import Accounts
 from application.assignment import PrinterAssignment
 from application.base import FabApplication
 from application.catalog import CatalogApp
@@ -17,8 +18,10 @@ from application.ordering import OrderingApp
 from application.print_config import PrintConfig
 from application.quoting import Quoter
 from application.shipping import ShippingApp
+from application.staff import StaffManagement
 from infra.dfm import TrimeshDfmAnalyzer
 from infra.kafka.positions import KafkaViewPosition, kafka_positions
+from infra.mailer import build_mailer
 from infra.mesh import SandboxedMeshAnalyzer, UploadGate
 from infra.model_store import FileModelStore
 from infra.passwords import Argon2Hasher
@@ -34,6 +37,7 @@ from projections.printer_load import PrinterLoadProjection, PrinterLoadView
 from projections.runner import ProjectionRunner
 from projections.stats import StatsProjection
 from projections.usage import UsageProjection
+from projections.users import UsersProjection, UsersView
 
 
 @dataclass
@@ -55,6 +59,8 @@ class Container:
     fleet: FleetApp
     print_config: PrintConfig  # staff's materials, printers and categories
     assignment: PrinterAssignment  # staff put orders on printers (ranked by eligibility)
+    staff: StaffManagement  # admins manage accounts (roles, deactivation, verification)
+    accounts: Accounts  # own password, profile and the mailed reset link
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
@@ -139,6 +145,7 @@ def bootstrap(settings: Settings) -> Container:
     billing = StripeBilling(api_key, settings.stripe_api_base or None) if api_key else None
     developer = DeveloperApp(env=settings.event_store_env("developer"), billing=billing)
     projections["usage"] = ProjectionRunner(developer, UsageProjection(), views)
+    projections["users"] = ProjectionRunner(identity, UsersProjection(), views)
     return Container(
         settings=settings,
         identity=identity,
@@ -164,6 +171,8 @@ def bootstrap(settings: Settings) -> Container:
         assignment=PrinterAssignment(
             ordering, fleet, catalog, shipping.pins, PrinterLoadView(views)
         ),
+        staff=StaffManagement(identity, UsersView(views)),
+        accounts=Accounts(identity, build_mailer(settings), settings.public_url),
         projections=projections,
         kafka_views=(
             kafka_positions(projections, views, settings.kafka_topic_prefix)

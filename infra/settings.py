@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr = SecretStr("")  # empty: Stripe off (no paid plans, no reporting)
     stripe_api_base: str = ""  # empty: Stripe's own API; e.g. a localstripe URL in tests
     mail_driver: str = "console"  # console (log each mail) or smtp
+    public_url: str = "http://localhost:8000"  # links in mails (password reset) point here
     smtp_host: str = "localhost"
     smtp_port: int = 587
     smtp_user: str = ""  # empty: no AUTH

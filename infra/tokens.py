@@ -21,6 +21,7 @@ class Claims:
 
     user_id: str
     role: str
+    session_epoch: int = 0  # the user's epoch when issued; tokens from before it existed: 0
 
 
 class SessionTokens:
@@ -30,10 +31,16 @@ class SessionTokens:
         self._secret = secret
         self.lifetime_seconds = hours * 3600
 
-    def issue(self, user_id: str, role: str) -> str:
-        """A signed token that expires after the configured lifetime."""
+    def issue(self, user_id: str, role: str, session_epoch: int = 0) -> str:
+        """A signed token that expires after the configured lifetime, carrying the epoch."""
         now = int(time.time())
-        payload = {"sub": user_id, "role": role, "iat": now, "exp": now + self.lifetime_seconds}
+        payload = {
+            "sub": user_id,
+            "role": role,
+            "se": session_epoch,
+            "iat": now,
+            "exp": now + self.lifetime_seconds,
+        }
         return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
 
     def read(self, token: str) -> Claims:
@@ -55,9 +62,12 @@ class SessionTokens:
 def _claims(payload: dict[str, Any]) -> Claims:
     """Typed claims; a signed token can still carry junk (a leaked or misused secret)."""
     subject, role, expires = payload["sub"], payload["role"], payload["exp"]
+    epoch = payload.get("se", 0)
     if (
         not isinstance(subject, str)
         or not isinstance(role, str)
+        or isinstance(epoch, bool)
+        or not isinstance(epoch, int)
         or isinstance(expires, bool)
         or not isinstance(expires, int | float)
         or not math.isfinite(expires)
@@ -67,4 +77,4 @@ def _claims(payload: dict[str, Any]) -> Claims:
         user_id = UUID(subject)
     except ValueError as error:
         raise Unauthorized("invalid session token") from error
-    return Claims(user_id=str(user_id), role=role)
+    return Claims(user_id=str(user_id), role=role, session_epoch=epoch)

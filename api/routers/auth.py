@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Path
 from pydantic import Field
 
 from api.deps import CallerDep, ContainerDep
-from api.schemas.accounts import Registered, Session, UserProfile
+from api.schemas.accounts import Accepted, Registered, Session, UserProfile
 from api.schemas.errors import ANY, SIGNED_IN, WITH_BODY, errors
 from api.text import TextBody
 from domain.users import User
@@ -23,6 +26,20 @@ class RegisterBody(TextBody):
 class LoginBody(TextBody):
     email: str = Field(max_length=254)
     password: str = Field(max_length=1024)
+
+
+class ForgotPasswordBody(TextBody):
+    email: str = Field(max_length=254)
+
+
+class ResetPasswordBody(TextBody):
+    secret = frozenset({"new_password"})
+
+    token: str = Field(max_length=200)
+    new_password: str = Field(max_length=1024)
+
+
+FORGOT_ANSWER = "if an account has this address, a reset link is on its way"
 
 
 def profile(user: User) -> UserProfile:
@@ -42,7 +59,7 @@ def register(body: RegisterBody, container: ContainerDep) -> Registered:
     user = container.identity.register(
         email=body.email, username=body.username, password=body.password
     )
-    token = container.tokens.issue(str(user.id), user.role)
+    token = container.tokens.issue(str(user.id), user.role, user.session_epoch)
     return Registered(user=profile(user), token=token)
 
 
@@ -51,7 +68,7 @@ def login(body: LoginBody, container: ContainerDep) -> Session:
     """Exchange e-mail and password for a session token (8 hours)."""
     user = container.identity.authenticate(body.email, body.password)
     return Session(
-        token=container.tokens.issue(str(user.id), user.role),
+        token=container.tokens.issue(str(user.id), user.role, user.session_epoch),
         expires_in=container.tokens.lifetime_seconds,
         user=profile(user),
     )
@@ -61,3 +78,38 @@ def login(body: LoginBody, container: ContainerDep) -> Session:
 def me(caller: CallerDep) -> UserProfile:
     """The signed-in user's profile."""
     return profile(caller.user)
+
+
+@router.post("/forgot-password", responses=errors(*ANY, *WITH_BODY))
+def forgot_password(
+    body: ForgotPasswordBody, container: ContainerDep, background: BackgroundTasks
+) -> Accepted:
+    """Mail a password reset link (one hour, one use); the same answer for any address."""
+    mail = container.accounts.forgot_password(body.email, now=datetime.now(UTC))
+    if mail is not None:  # sent after the answer: its time must not tell the address exists
+        background.add_task(container.accounts.mailer.send, mail)
+    return Accepted(message=FORGOT_ANSWER)
+
+
+@router.post("/reset-password", responses=errors(*ANY, *WITH_BODY, 409))
+def reset_password(body: ResetPasswordBody, container: ContainerDep) -> Accepted:
+    """Set a new password with the mailed token; every session of the user ends."""
+    container.accounts.reset_password(body.token, body.new_password, now=datetime.now(UTC))
+    return Accepted(message="password changed; sign in with the new password")
+
+
+@router.get("/verify-email/{token}", responses=errors(*ANY, 409))
+def verify_email(token: Annotated[str, Path(max_length=200)], container: ContainerDep) -> Accepted:
+    """Verify the e-mail address with the mailed token (24 hours, one use)."""
+    container.accounts.verify_email(token, now=datetime.now(UTC))
+    return Accepted(message="email verified")
+
+
+@router.post("/resend-verify", responses=errors(*SIGNED_IN, 409))
+def resend_verify(
+    caller: CallerDep, container: ContainerDep, background: BackgroundTasks
+) -> Accepted:
+    """Mail a fresh verification link (the older one stops working); 409 once verified."""
+    mail = container.accounts.verification_mail(caller.user.id, now=datetime.now(UTC))
+    background.add_task(container.accounts.mailer.send, mail)
+    return Accepted(message="a verification link is on its way")

@@ -28,3 +28,28 @@ class Session(BaseModel):
     token: str
     expires_in: int
     user: UserProfile
+
+
+class FullProfile(BaseModel):
+    """The signed-in user's own account (GET/PATCH /api/user/profile)."""
+
+    id: str
+    username: str
+    display_name: str | None
+    email: str
+    role: str
+    email_verified: bool
+    two_factor_enabled: bool
+    created_at: str
+
+
+class TwoFactorStatus(BaseModel):
+    """Whether 2FA is on for the caller."""
+
+    enabled: bool
+
+
+class Accepted(BaseModel):
+    """A request taken in; the message says what happens next."""
+
+    message: str

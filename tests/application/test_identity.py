@@ -114,3 +114,67 @@ def test_change_role_refuses_an_unknown_account_or_role(container: Container) ->
     with pytest.raises(InvalidInput, match="role must be one of"):
         identity.change_role(email=user.email, role="owner", actor="cli")
     assert identity.authenticate(user.email, OLD).role == "user"
+
+
+def test_a_password_change_or_reset_moves_the_session_epoch(container: Container) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from application.accounts import reset_token_for
+
+    accounts = container.accounts
+    user = _customer(container.identity, "epoch")
+    assert user.session_epoch == 0
+
+    accounts.change_password(user, OLD, NEW)
+    assert container.identity.get_user(user.id).session_epoch == 1  # type: ignore[union-attr]
+    with pytest.raises(InvalidInput, match="wrong password"):
+        accounts.change_password(container.identity.get_user(user.id), OLD, NEW)  # type: ignore[arg-type]
+
+    now = datetime.now(UTC)
+    mail = accounts.forgot_password(user.email, now=now)
+    assert mail is not None and mail.to == user.email
+    assert accounts.forgot_password("nobody@example.com", now=now) is None
+    token = mail.body.split("token=")[1].split()[0]
+    assert token.split(".")[0] == reset_token_for(user.id).split(".")[0]
+    with pytest.raises(InvalidInput, match="expired"):
+        accounts.reset_password(token, OLD, now=now + timedelta(hours=1))
+    reset = accounts.reset_password(token, OLD, now=now + timedelta(minutes=59))
+    assert reset.session_epoch == 2
+    with pytest.raises(InvalidInput, match="already used"):
+        accounts.reset_password(token, OLD, now=now)
+    stored = container.identity.get_user(user.id)
+    assert stored is not None and stored.session_epoch == 2
+    assert container.identity.authenticate(user.email, OLD).id == user.id
+    names = [name for name, _ in _events(container.identity, user)]
+    assert names[1:] == [
+        "PasswordChanged",
+        "SessionsEnded",
+        "PasswordResetRequested",
+        "PasswordReset",
+        "SessionsEnded",
+    ]
+    assert all(actor for _, actor in _events(container.identity, user))
+
+
+def test_a_concurrent_write_to_the_user_is_reloaded_and_decided_again(
+    container: Container,
+) -> None:
+    identity = container.identity
+    user = _customer(identity, "racer")
+    calls: list[int] = []
+
+    def rename_after_a_competing_write(u: User) -> None:
+        if not calls:  # another request writes the stream between our load and our save
+            other = identity.get_user(u.id)
+            assert other is not None
+            other.update_profile(username=None, display_name="Other", actor="test")
+            identity.save(other)
+        calls.append(u.version)
+        u.update_profile(username="racer2", display_name=None, actor="test")
+
+    saved = container.accounts._change(user.id, rename_after_a_competing_write)
+
+    assert len(calls) == 2 and calls[1] == calls[0] + 1
+    stored = identity.get_user(user.id)
+    assert stored is not None and saved.version == stored.version
+    assert (stored.username, stored.display_name) == ("racer2", "Other")

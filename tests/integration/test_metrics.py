@@ -179,6 +179,11 @@ def test_kafka_fed_views_and_the_relay_are_measured_from_their_stored_positions(
                 " watermark, applied_position) VALUES (?, ?, 0, 2, 1, 1)",
                 ("fabledger.projection.usage", "fabledger.developer"),
             )
+            cur.execute(  # the users view follows the identity log: the one registration
+                "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset,"
+                " watermark, applied_position) VALUES (?, ?, 0, 2, 1, 1)",
+                ("fabledger.projection.users", "fabledger.identity"),
+            )
         _, samples = scrape(app)
         assert value(samples, relay, topic="fabledger.identity") == 0
         assert value(samples, lag, view="usage", source="kafka") == 0
