@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.http import Account, app_settings, register, running_app, staff
+from tests.support.mail import RecordingMailer
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +44,11 @@ def admin(client: TestClient) -> Account:
 def moderator(client: TestClient) -> Account:
     """A moderator, signed in over HTTP."""
     return staff(client, "moderator", "floor")
+
+
+@pytest.fixture(scope="module")
+def mailer(client: TestClient) -> RecordingMailer:
+    """Account mails (password reset, verification) kept instead of sent."""
+    recording = RecordingMailer()
+    client.app.state.container.accounts.mailer = recording  # type: ignore[attr-defined]
+    return recording

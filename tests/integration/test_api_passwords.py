@@ -13,26 +13,10 @@ from fastapi.testclient import TestClient
 from application.notifications import Mail
 from infra.settings import Settings
 from tests.support.http import PASSWORD, Account, error_of, login, register
+from tests.support.mail import RecordingMailer
 
 NEW = "a brand new passphrase"
 TOKEN_IN_LINK = re.compile(r"/reset-password\?token=([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
-
-
-class RecordingMailer:
-    """Keeps every mail instead of sending it."""
-
-    def __init__(self) -> None:
-        self.sent: list[Mail] = []
-
-    def send(self, mail: Mail) -> None:
-        self.sent.append(mail)
-
-
-@pytest.fixture(scope="module")
-def mailer(client: TestClient) -> RecordingMailer:
-    recording = RecordingMailer()
-    client.app.state.container.accounts.mailer = recording  # type: ignore[attr-defined]
-    return recording
 
 
 def _container(client: TestClient) -> Any:

@@ -7,28 +7,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from application.notifications import Mail
 from tests.support.http import error_of, register
+from tests.support.mail import RecordingMailer
 
 LINK = re.compile(r"/api/auth/verify-email/([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
-
-
-class RecordingMailer:
-    def __init__(self) -> None:
-        self.sent: list[Mail] = []
-
-    def send(self, mail: Mail) -> None:
-        self.sent.append(mail)
-
-
-@pytest.fixture(scope="module")
-def mailer(client: TestClient) -> RecordingMailer:
-    recording = RecordingMailer()
-    client.app.state.container.accounts.mailer = recording  # type: ignore[attr-defined]
-    return recording
 
 
 def _token(mail: Mail) -> str:

@@ -35,6 +35,7 @@ from infra.bootstrap import Container
 from infra.mailer import ConsoleMailer, SmtpMailer, build_mailer
 from infra.settings import Settings
 from tests.support.factories import container_for, pickup_request
+from tests.support.mail import RecordingMailer
 from tests.support.postgres import PostgresDatabase
 from tests.support.served import free_port
 from tests.support.worker_process import worker
@@ -157,26 +158,6 @@ def starttls_server(tmp_path: Path) -> Iterator[SmtpServer]:
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-class RecordingMailer:
-    """Remembers what it sent; can refuse addresses or fail after 'sending' (a crash)."""
-
-    def __init__(self) -> None:
-        self.sent: list[Mail] = []
-        self.refuse: set[str] = set()
-        self.crash_after_send = False
-        self.delay = 0.0
-        self._lock = threading.Lock()
-
-    def send(self, mail: Mail) -> None:
-        if mail.to in self.refuse:
-            raise MailRejected(f"recipient refused: {mail.to}")
-        time.sleep(self.delay)
-        with self._lock:
-            self.sent.append(mail)
-        if self.crash_after_send:
-            raise ConnectionResetError("lost the connection after the server accepted the mail")
 
 
 def place_and_ship(container: Container, email_address: str = "maker@example.com") -> UUID:
