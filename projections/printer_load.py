@@ -237,18 +237,7 @@ def busy_orders(cur: Cursor, printer_id: str) -> int:
     return int(row[0]) if row else 0
 
 
-QUEUE_COLUMNS = (
-    "order_id",
-    "tracking_number",
-    "material",
-    "color",
-    "quantity",
-    "printer_id",
-    "status",
-    "hours_x100",
-    "placed_at",
-    "assigned_at",
-)
+QUEUE_COLUMNS = ORDER_COLUMNS  # a queue entry is the order's whole row
 
 
 def printer_queue(cur: Cursor, printer_ids: Sequence[str]) -> list[dict[str, Any]]:

@@ -5,13 +5,10 @@ Runs unchanged on the in-memory store, SQLite files and a real PostgreSQL server
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import StoredEvent
 
 from api.presenters import staff_order
 from application.catalog import CatalogApp
@@ -23,6 +20,7 @@ from infra.bootstrap import Container
 from projections.orders import OrderQuery, list_orders
 from projections.stats import read_stats
 from tests.support.factories import pickup_request
+from tests.support.legacy_events import float_era_placed, insert_raw
 
 ADMIN = "admin:asha"
 
@@ -33,13 +31,6 @@ def customer_id(container: Container) -> str:
         email="maker@example.com", username="maker", password="correct horse battery"
     )
     return str(user.id)
-
-
-def _insert_raw(app: Any, originator_id: UUID, version: int, topic: str, state: dict) -> None:
-    """Write an event exactly as an older release stored it (no class_version)."""
-    state = {"timestamp": datetime.now(UTC), **state}
-    encoded = app.mapper.transcoder.encode(state)
-    app.recorder.insert_events([StoredEvent(originator_id, version, topic, encoded)])
 
 
 def test_an_order_is_repriced_to_the_paisa_from_its_recorded_settings_version(
@@ -183,30 +174,17 @@ def test_orders_stored_with_float_money_load_exact_and_count_exactly(
     old_price = exact.rupees()  # version 1 stored exactly this: rupee floats
     assert isinstance(old_price["total"], float) and isinstance(old_price["gst_pct"], float)
     order_id = uuid4()
-    placed = {
-        "originator_topic": "domain.orders:Order",
-        "customer_id": customer_id,
-        "customer_email": "maker@example.com",
-        "tracking_number": "FL-OLD-0000000000000001",
-        "group_id": None,
-        "model": template.model,
-        "material": "PLA",
-        "color": template.color,
-        "quantity": 2,
-        "infill_pct": 20,
-        "fulfillment": "pickup",
-        "priority": False,
-        "shipping_address": None,
-        "customer_notes": "",
-        "price": old_price,
-        "settings_version": 1,
-        "request_fingerprint": "f" * 64,
-        "actor": f"customer:{customer_id}",
-    }
+    placed = float_era_placed(
+        template,
+        customer_id,
+        old_price,
+        tracking_number="FL-OLD-0000000000000001",
+        request_fingerprint="f" * 64,
+    )
     ordering = container.ordering
-    _insert_raw(ordering, order_id, 1, "domain.orders:Order.Placed", placed)
+    insert_raw(ordering, order_id, 1, "domain.orders:Order.Placed", placed)
     paid = {"method": "upi", "reference": "UPI-1", "amount": old_price["total"], "actor": ADMIN}
-    _insert_raw(ordering, order_id, 2, "domain.orders:Order.PaymentConfirmed", paid)
+    insert_raw(ordering, order_id, 2, "domain.orders:Order.PaymentConfirmed", paid)
 
     order = ordering.get_order(order_id)
     assert order.price == exact.to_dict()  # upcast: integer paise, gst_pct "18"
@@ -231,7 +209,7 @@ def test_orders_stored_with_float_money_load_exact_and_count_exactly(
 
 def test_settings_stored_with_floats_load_exact(container: Container) -> None:
     catalog = container.catalog
-    _insert_raw(
+    insert_raw(
         catalog,
         PRICING_SETTINGS_ID,
         2,
@@ -242,7 +220,7 @@ def test_settings_stored_with_floats_load_exact(container: Container) -> None:
         },
     )
     elsewhere = uuid4()
-    _insert_raw(
+    insert_raw(
         catalog,
         elsewhere,
         1,

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
-from eventsourcing.persistence import StoredEvent
 
 from domain.pricing import PriceBreakdown
 from infra.bootstrap import Container
 from projections.stats import read_stats
 from tests.support.factories import pickup_request
+from tests.support.legacy_events import float_era_placed, insert_raw
 
 ADMIN = "admin:asha"
 
@@ -31,40 +31,22 @@ def customer_id(container: Container) -> str:
     return str(user.id)
 
 
-def _insert_raw(app: Any, order_id: UUID, version: int, topic: str, state: dict) -> None:
-    """Write an event exactly as an older release stored it (no class_version)."""
-    encoded = app.mapper.transcoder.encode(state)
-    app.recorder.insert_events([StoredEvent(order_id, version, topic, encoded)])
-
-
 def _place_float_era_order(container: Container, customer_id: str, template: Any) -> int:
     """An ABS order stored with rupee floats, placed three days ago and paid two days ago."""
     old_price = PriceBreakdown.from_dict(template.price).rupees()
     now = datetime.now(UTC)
     order_id = uuid4()
-    placed = {
-        "timestamp": now - timedelta(days=3),
-        "originator_topic": "domain.orders:Order",
-        "customer_id": customer_id,
-        "customer_email": "maker@example.com",
-        "tracking_number": "FL-OLD-0000000000000002",
-        "group_id": None,
-        "model": template.model,
-        "material": "ABS",
-        "color": template.color,
-        "quantity": 2,
-        "infill_pct": 20,
-        "fulfillment": "pickup",
-        "priority": False,
-        "shipping_address": None,
-        "customer_notes": "",
-        "price": old_price,
-        "settings_version": 1,
-        "request_fingerprint": "e" * 64,
-        "actor": f"customer:{customer_id}",
-    }
+    placed = float_era_placed(
+        template,
+        customer_id,
+        old_price,
+        timestamp=now - timedelta(days=3),
+        tracking_number="FL-OLD-0000000000000002",
+        material="ABS",
+        request_fingerprint="e" * 64,
+    )
     ordering = container.ordering
-    _insert_raw(ordering, order_id, 1, "domain.orders:Order.Placed", placed)
+    insert_raw(ordering, order_id, 1, "domain.orders:Order.Placed", placed)
     container.projections["stats"].catch_up()  # the payment folds in a later batch
     paid = {
         "timestamp": now - timedelta(days=2),
@@ -73,7 +55,7 @@ def _place_float_era_order(container: Container, customer_id: str, template: Any
         "amount": old_price["total"],
         "actor": ADMIN,
     }
-    _insert_raw(ordering, order_id, 2, "domain.orders:Order.PaymentConfirmed", paid)
+    insert_raw(ordering, order_id, 2, "domain.orders:Order.PaymentConfirmed", paid)
     return PriceBreakdown.from_dict(template.price).to_dict()["total_paise"]
 
 
