@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import Depends, FastAPI
 
+from api.access_log import PatAccessLog
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
 from api.middleware import BodyLimit, OpenCors, RequestContext
+from api.rate_limit import install_rate_limits
 from api.routers import (
+    admin_tokens,
     admin_users,
     auth,
     catalog,
@@ -25,9 +29,12 @@ from api.routers import (
     orgs,
     pincodes,
     quotes,
+    rate_limiter,
     shipping_partners,
+    shop_settings,
     staff_orders,
     stats,
+    two_factor,
     user_profile,
     v1_catalog,
     v1_dfm,
@@ -53,6 +60,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
         app.state.container = container or bootstrap(settings)
+        if settings.mail_driver == "console":  # the one place secrets reach a log, by design
+            structlog.get_logger("fabledger.mail").warning(
+                "mail_driver_console",
+                note="mails are printed whole to this log, reset and verification links"
+                " included; set FABLEDGER_MAIL_DRIVER=smtp to send them instead",
+            )
         if owned and settings.projections_in_process:
             app.state.container.start_projections()
         try:
@@ -75,6 +88,7 @@ def create_app(
     for router in (
         health.router,
         auth.router,
+        two_factor.router,
         user_profile.router,
         catalog.router,
         fleet_materials.admin_router,
@@ -95,6 +109,9 @@ def create_app(
         staff_orders.moderator_router,
         stats.router,
         admin_users.router,
+        admin_tokens.router,
+        shop_settings.router,
+        rate_limiter.router,
         cost_settings.router,
         orgs.router,
         v1_catalog.router,
@@ -103,10 +120,13 @@ def create_app(
         v1_usage.router,
     ):
         app.include_router(router)
+    app.add_middleware(PatAccessLog)  # innermost: logs the status the routes answered
     if instrument:
         app.add_middleware(
             BodyLimit, upload_bytes=settings.max_file_bytes, json_bytes=settings.max_json_bytes
         )
+    # Outside the body cap (a refused upload is never read), inside the request id and log.
+    install_rate_limits(app, settings.rate_limits_enabled, settings.trusted_proxies)
     app.add_middleware(OpenCors)
     app.add_middleware(RequestContext)
     if instrument:

@@ -1,16 +1,26 @@
-"""Dependency aliases: the container, the caller, and read-your-writes waiting."""
+"""Dependency aliases: the container, the caller, and read-your-writes waiting.
+
+Two kinds of Bearer credential: a session JWT, and an admin's personal access token
+(`pf_...`). CallerDep, StaffDep and AdminDep are JWT only (a PAT gets 403 saying so);
+`admin_scope(scope)` (and its aliases OrdersReadDep ... AdminReadDep) lets an admin JWT
+through, or a PAT that carries the scope. PATs are for /api/admin only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Annotated, Any, get_args
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from application.access_tokens import VerifiedToken
+from domain.access_token_format import looks_like_token
+from domain.access_tokens import SCOPES
 from domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized, Unavailable
 from domain.users import ADMIN, STAFF_ROLES, User
 from infra.bootstrap import Container
@@ -27,9 +37,10 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 @dataclass(frozen=True)
 class Caller:
-    """The signed-in user making the request."""
+    """The signed-in user making the request, with a session JWT or a PAT (acting as its owner)."""
 
     user: User
+    pat: VerifiedToken | None = None  # None for a JWT session
 
     @property
     def id(self) -> str:
@@ -38,22 +49,39 @@ class Caller:
 
     @property
     def actor(self) -> str:
-        """How events name this caller: role and id."""
+        """How events name this caller: role and id, and the token when a PAT acted."""
+        if self.pat is not None:
+            return f"{self.user.role}:{self.user.id}/pat:{self.pat.id}"
         return f"{self.user.role}:{self.user.id}"
 
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The PAT's scopes (empty for a JWT session, which needs none)."""
+        return self.pat.scopes if self.pat is not None else frozenset()
 
-# Documents the session scheme in OpenAPI; a missing or non-Bearer header is ours to refuse.
-SESSION = HTTPBearer(auto_error=False, bearerFormat="JWT", description="Session token (8 h).")
+
+# Documents the Bearer scheme in OpenAPI; a missing or non-Bearer header is ours to refuse.
+SESSION = HTTPBearer(
+    auto_error=False,
+    bearerFormat="JWT",
+    description="Session token (8 h), or a personal access token pf_... on /api/admin routes"
+    " that allow its scope.",
+)
+JWT_ONLY = "this endpoint is JWT only; personal access tokens cannot use it"
 
 
 def current_caller(
     container: ContainerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(SESSION)],
 ) -> Caller:
-    """The user behind the Bearer token; the role is read fresh from the user's stream."""
+    """The user behind the Bearer token (a JWT or a pf_ PAT); the role is read fresh."""
     if credentials is None:
         raise Unauthorized("missing bearer token")
-    claims = container.tokens.read(credentials.credentials.strip())
+    raw = credentials.credentials.strip()
+    if looks_like_token(raw):
+        verified = container.access_tokens.verify(raw)
+        return Caller(verified.owner, verified)
+    claims = container.tokens.read(raw)
     user = container.identity.get_user(UUID(claims.user_id))
     if user is None or not user.is_active:
         raise Unauthorized("invalid session token")
@@ -62,13 +90,29 @@ def current_caller(
     return Caller(user)
 
 
-CallerDep = Annotated[Caller, Depends(current_caller)]
+async def any_caller(
+    request: Request, caller: Annotated[Caller, Depends(current_caller)]
+) -> Caller:
+    """The caller with any token type; a PAT's request is marked for the access log."""
+    if caller.pat is not None:
+        request.state.pat = caller.pat  # read by api.access_log.PatAccessLog
+    return caller
 
 
-def require_role(*roles: str) -> Callable[[Caller], Caller]:
-    """A dependency that lets only these roles through (403 for the rest)."""
+async def session_caller(caller: Annotated[Caller, Depends(any_caller)]) -> Caller:
+    """The caller with a session JWT; a PAT is refused (403) with the reason."""
+    if caller.pat is not None:
+        raise Forbidden(JWT_ONLY)
+    return caller
 
-    def check(caller: CallerDep) -> Caller:
+
+CallerDep = Annotated[Caller, Depends(session_caller)]
+
+
+def require_role(*roles: str) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
+    """A JWT-only dependency that lets only these roles through (403 for the rest)."""
+
+    async def check(caller: CallerDep) -> Caller:  # async: no thread-pool hop for a check
         if caller.user.role not in roles:
             raise Forbidden(f"requires role: {' or '.join(roles)}")
         return caller
@@ -78,6 +122,50 @@ def require_role(*roles: str) -> Callable[[Caller], Caller]:
 
 StaffDep = Annotated[Caller, Depends(require_role(*STAFF_ROLES))]
 AdminDep = Annotated[Caller, Depends(require_role(ADMIN))]
+
+
+@cache  # one Depends per scope: a route's read_after and its parameter share one call
+def admin_scope(scope: str) -> Any:
+    """The Depends of an admin route a PAT may call with `scope`; an admin JWT always may.
+
+    Use it as `Annotated[Caller, admin_scope("orders:read")]` (or the aliases below).
+    """
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    async def check(caller: Annotated[Caller, Depends(any_caller)]) -> Caller:
+        if caller.user.role != ADMIN:
+            raise Forbidden(f"requires role: {ADMIN}")
+        if caller.pat is not None and scope not in caller.pat.scopes:
+            raise Forbidden(f"token lacks scope {scope}")
+        return caller
+
+    check.__name__ = f"admin_scope_{scope.replace(':', '_')}"
+    return Depends(check)
+
+
+def staff_auth(roles: Sequence[str], scope: str | None = None) -> Any:
+    """The Depends of a route mounted for `roles` (routers built for /api/admin and /api/mod).
+
+    Mounted for admins only and given a scope: admin_scope(scope). Otherwise (a moderator
+    route, or no scope in the seed) JWT only: PATs are for /api/admin.
+    """
+    if scope is not None and tuple(roles) == (ADMIN,):
+        return admin_scope(scope)
+    return Depends(_role_check(tuple(roles)))
+
+
+@cache
+def _role_check(roles: tuple[str, ...]) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
+    return require_role(*roles)
+
+
+OrdersReadDep = Annotated[Caller, admin_scope("orders:read")]
+OrdersWriteDep = Annotated[Caller, admin_scope("orders:write")]
+PaymentWriteDep = Annotated[Caller, admin_scope("payment:write")]
+CatalogReadDep = Annotated[Caller, admin_scope("catalog:read")]
+CatalogWriteDep = Annotated[Caller, admin_scope("catalog:write")]
+AdminReadDep = Annotated[Caller, admin_scope("admin:read")]
 
 
 def parse_id(raw: str, what: str = "order") -> UUID:

@@ -22,6 +22,7 @@ from domain.errors import (
     InvalidInput,
     NotFound,
     QuotaExceeded,
+    TooManyAttempts,
     Unauthorized,
     Unavailable,
 )
@@ -34,6 +35,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Unauthorized: 401,
     Forbidden: 403,
     Unavailable: 503,
+    TooManyAttempts: 429,
 }
 
 log = structlog.get_logger("fabledger.api")
@@ -103,6 +105,10 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         response.headers.update(quota_headers(error.tier, error.included, 0))
         return response
+
+    @app.exception_handler(TooManyAttempts)
+    async def too_many_attempts(_: Request, error: TooManyAttempts) -> JSONResponse:
+        return error_response(429, error.message, headers={"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

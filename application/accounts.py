@@ -13,21 +13,20 @@ import base64
 import binascii
 import hashlib
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.domain import Aggregate
 
 from application.identity import IdentityApp
 from application.notifications import Mail, Mailer
-from domain.errors import Conflict, InvalidInput, NotFound
-from domain.users import User, check_password_rules
+from domain.email_claims import EmailClaim
+from domain.errors import Conflict, InvalidInput
+from domain.users import User, check_password_rules, normalise_email, user_id_for
 
 RESET_LIFETIME = timedelta(hours=1)
 VERIFY_LIFETIME = timedelta(hours=24)
-ATTEMPTS = 3  # a concurrent write to the same user stream: reload and decide again
 INVALID_LINK = "token: this reset link is invalid or was already used"
 WRONG_CURRENT = "current_password: wrong password"
 
@@ -56,6 +55,14 @@ def user_of_token(token: str) -> UUID | None:
         return None
 
 
+@dataclass(frozen=True)
+class Register:
+    """A new account and the verification mail to send it."""
+
+    user: User
+    mail: Mail
+
+
 @dataclass
 class Accounts:
     """The signed-in user's own account, and the forgotten-password flow."""
@@ -71,7 +78,7 @@ class Accounts:
             raise InvalidInput(WRONG_CURRENT)
         check_password_rules(new)
         password_hash = hasher.hash(new)
-        return self._change(
+        return self.identity.change_user(
             user.id,
             lambda u: u.change_password_ending_sessions(password_hash, actor=f"self:{u.id}"),
         )
@@ -90,7 +97,7 @@ class Accounts:
         token = reset_token_for(user.id)
         token_hash, expires_at = _hash(token), now + RESET_LIFETIME
         try:
-            user = self._change(
+            user = self.identity.change_user(
                 user.id,
                 lambda u: u.request_password_reset(token_hash, expires_at, actor=f"self:{u.id}"),
             )
@@ -115,19 +122,37 @@ class Accounts:
             raise InvalidInput(INVALID_LINK)
         check_password_rules(new)
         password_hash, token_hash = self.identity.hasher.hash(new), _hash(token)
-        return self._change(
+        return self.identity.change_user(
             user.id,
             lambda u: u.reset_password(token_hash, password_hash, now=now, actor=f"self:{u.id}"),
         )
 
+    def register(self, *, email: str, username: str, password: str, now: datetime) -> Register:
+        """Create a customer account with a live verification token, in one write; the
+        caller sends the mail (after answering, like every account mail)."""
+        mails: list[Mail] = []
+        user = self.identity.register(
+            email=email,
+            username=username,
+            password=password,
+            prepare=lambda new: mails.append(self._request_verification(new, now)),
+        )
+        return Register(user, mails[-1])
+
     def verification_mail(self, user_id: UUID, *, now: datetime) -> Mail:
         """Record a fresh e-mail verification token (24 hours, one use) and compose its mail
         (the caller sends it); a verified address is a Conflict."""
-        token = reset_token_for(user_id)
-        token_hash, expires_at = _hash(token), now + VERIFY_LIFETIME
-        user = self._change(
-            user_id,
-            lambda u: u.request_email_verification(token_hash, expires_at, actor=f"self:{u.id}"),
+        mails: list[Mail] = []
+        self.identity.change_user(
+            user_id, lambda u: mails.append(self._request_verification(u, now))
+        )
+        return mails[-1]
+
+    def _request_verification(self, user: User, now: datetime) -> Mail:
+        """Give the (unsaved) user a fresh verification token; the mail carrying its link."""
+        token = reset_token_for(user.id)
+        user.request_email_verification(
+            _hash(token), now + VERIFY_LIFETIME, actor=f"self:{user.id}"
         )
         link = f"{self.public_url.rstrip('/')}/api/auth/verify-email/{token}"
         return Mail(
@@ -141,39 +166,76 @@ class Accounts:
         )
 
     def verify_email(self, token: str, *, now: datetime) -> User:
-        """Verify the address the mailed token was sent to."""
+        """Open a mailed link: verify the address, or move to the new address it was sent to."""
         user_id = user_of_token(token)
         if user_id is None or self.identity.get_user(user_id) is None:
             raise InvalidInput("token: this verification link is invalid or was already used")
         token_hash = _hash(token)
-        return self._change(
-            user_id, lambda u: u.verify_email_with(token_hash, now=now, actor=f"self:{u.id}")
-        )
+
+        def confirm(user: User) -> list[Aggregate]:
+            if not user.confirm_email_change(token_hash, now=now, actor=f"self:{user.id}"):
+                user.verify_email_with(token_hash, now=now, actor=f"self:{user.id}")
+                return []
+            if self._taken(user.email, user.id):  # unsaved: the account keeps its address
+                raise Conflict("new_email: another account took this address meanwhile")
+            owned = self.identity.find(user_id_for(user.email), EmailClaim) is not None
+            if user_id_for(user.email) == user.id or owned:  # back to an address it had
+                return []
+            return [EmailClaim.claim(user.email, user.id, actor=f"self:{user.id}")]
+
+        return self.identity.change_user(user_id, confirm)
+
+    def request_email_change(
+        self, user: User, new_email: str, password: str, *, now: datetime
+    ) -> Mail:
+        """Mail a link to the new address (24 hours, one use); the address changes only when
+        it is opened. The current password is required: a stolen session alone cannot
+        move the account to another inbox."""
+        if not self.identity.hasher.verify(user.password_hash, password):
+            raise InvalidInput("password: wrong password")
+        try:
+            address = normalise_email(new_email)
+        except InvalidInput as error:
+            raise InvalidInput("new_email: must be a valid e-mail address") from error
+        if self._taken(address, user.id):
+            raise Conflict("new_email: an account with this email already exists")
+        token = reset_token_for(user.id)
+        expires_at = now + VERIFY_LIFETIME
+        mails: list[Mail] = []
+
+        def ask(u: User) -> None:
+            u.request_email_change(address, _hash(token), expires_at, actor=f"self:{u.id}")
+            link = f"{self.public_url.rstrip('/')}/api/auth/verify-email/{token}"
+            mails.append(
+                Mail(
+                    key=f"email-change:{u.id}:{u.version}",
+                    to=address,
+                    subject="Confirm your new e-mail address",
+                    body=(
+                        f"Open this link within 24 hours to make {address} the address of"
+                        f" your account:\n\n{link}\n\nIf you did not ask, ignore this mail:"
+                        " nothing changes."
+                    ),
+                )
+            )
+
+        self.identity.change_user(user.id, ask)
+        return mails[-1]
+
+    def _taken(self, email: str, user_id: UUID) -> bool:
+        """Whether the address names another account (its own old or claimed ones are free)."""
+        found = self.identity.find(user_id_for(email), Aggregate)
+        if found is None or found.id == user_id:
+            return False
+        return not (isinstance(found, EmailClaim) and found.user_id == str(user_id))
 
     def update_profile(
         self, user_id: UUID, *, username: str | None, display_name: str | None
     ) -> User:
         """Change the caller's username and/or display name."""
-        return self._change(
+        return self.identity.change_user(
             user_id,
             lambda u: u.update_profile(
                 username=username, display_name=display_name, actor=f"{u.role}:{u.id}"
             ),
         )
-
-    def _change(self, user_id: UUID, change: Callable[[User], object]) -> User:
-        """Apply a change to the user as stored now and save it; a concurrent write to the
-        stream makes it reload and decide again (a used token is then refused)."""
-        for _ in range(ATTEMPTS):
-            user = self.identity.get_user(user_id)
-            if user is None:
-                raise NotFound("user not found")
-            change(user)
-            if not user.pending_events:
-                return user
-            try:
-                self.identity.save(user)
-            except IntegrityError:
-                continue
-            return user
-        raise Conflict("the account changed at the same time; try again")

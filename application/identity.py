@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from application.base import FabApplication
 from application.ports import PasswordHasher
+from domain.email_claims import EmailClaim
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from domain.users import ADMIN, USER, User, check_password_rules, normalise_email, user_id_for
 
 INVALID_LOGIN = "invalid email or password"
+ATTEMPTS = 3  # a concurrent write to the same user stream: reload and decide again
+BUSY = "the account changed at the same time; try again"
 
 
 class IdentityApp(FabApplication):
@@ -27,9 +32,17 @@ class IdentityApp(FabApplication):
         self._decoy_hash = hasher.hash("decoy password for timing")
 
     def register(
-        self, *, email: str, username: str, password: str, role: str = USER, actor: str = ""
+        self,
+        *,
+        email: str,
+        username: str,
+        password: str,
+        role: str = USER,
+        actor: str = "",
+        prepare: Callable[[User], object] | None = None,
     ) -> User:
-        """Create an account; an e-mail can be registered once."""
+        """Create an account; an e-mail can be registered once. `prepare` adds events to the
+        new user before its one write (a verification token, for a self-registration)."""
         check_password_rules(password)
         email = normalise_email(email)
         user = User.register(
@@ -39,6 +52,8 @@ class IdentityApp(FabApplication):
             role=role,
             actor=actor or f"self:{user_id_for(email)}",
         )
+        if prepare is not None:
+            prepare(user)
         try:
             self.save(user)
         except IntegrityError as error:
@@ -48,7 +63,7 @@ class IdentityApp(FabApplication):
     def authenticate(self, email: str, password: str) -> User:
         """The user with these credentials, or Unauthorized (same answer for both mistakes)."""
         try:
-            user = self.find(user_id_for(email), User)
+            user = self.user_by_email(email)
         except InvalidInput:
             user = None
         if user is None:
@@ -66,8 +81,13 @@ class IdentityApp(FabApplication):
         return self.find(user_id, User)
 
     def user_by_email(self, email: str) -> User | None:
-        """The account with this e-mail, or None."""
-        return self.find(user_id_for(email), User)
+        """The account whose address this is now, or None (an address the account has
+        since changed away from names nobody)."""
+        email = normalise_email(email)
+        found = self.find(user_id_for(email), Aggregate)  # one read: a user or a claim
+        if isinstance(found, EmailClaim):
+            found = self.get_user(UUID(found.user_id))
+        return found if isinstance(found, User) and found.email == email else None
 
     def ensure_admin(
         self,
@@ -93,17 +113,30 @@ class IdentityApp(FabApplication):
         if not reset_password:
             raise Conflict(f"an account with e-mail {existing.email} already exists")
         check_password_rules(password)
-        existing.change_password(self.hasher.hash(password), actor=actor)
+        # A reset password ends the account's sessions, as every password change does.
+        existing.change_password_ending_sessions(
+            self.hasher.hash(password), actor=actor, reason="password reset by the CLI"
+        )
         existing.change_role(ADMIN, actor=actor)
         self.save(existing)  # both events in one atomic write
         return existing
 
-    def change_role(self, *, email: str, role: str, actor: str) -> tuple[User, str]:
-        """Give the account with this e-mail a role; (the user, their previous role)."""
-        user = self.user_by_email(email)
-        if user is None:
-            raise NotFound(f"no account with e-mail {normalise_email(email)}")
-        previous = user.role
-        if user.change_role(role, actor=actor):
-            self.save(user)
-        return user, previous
+    def change_user(self, user_id: UUID, change: Callable[[User], object]) -> User:
+        """Apply a change to the user as stored now and save it; a concurrent write to the
+        stream makes it reload and decide again (so a token or code used meanwhile is
+        refused). A change may return a list of further aggregates to save in the same
+        atomic write."""
+        for _ in range(ATTEMPTS):
+            user = self.get_user(user_id)
+            if user is None:
+                raise NotFound("user not found")
+            result = change(user)
+            also = result if isinstance(result, list) else []
+            if not user.pending_events and not also:
+                return user
+            try:
+                self.save(user, *also)
+            except IntegrityError:
+                continue
+            return user
+        raise Conflict(BUSY)

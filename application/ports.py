@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from domain.catalog import PrinterProfile
@@ -142,4 +143,74 @@ class PinDirectory(Protocol):
 
     def search(self, text: str, limit: int) -> list[PinPlace]:
         """PINs whose district or post office name contains text, in PIN order."""
+        ...
+
+
+@dataclass(frozen=True)
+class AccessLogEntry:
+    """One request made with a personal access token (never the token itself)."""
+
+    token_id: str  # the token's UUID (its stream id), as the admin API names it
+    token_name: str
+    method: str
+    path: str
+    status: int
+    client_ip: str
+    at: str  # ISO-8601 UTC, microseconds: sorts as text
+
+
+class AccessLog(Protocol):
+    """Where PAT requests are logged: written in the background, read by admins."""
+
+    def record(self, entry: AccessLogEntry) -> None:
+        """Queue one entry; never blocks or fails the request (a full queue drops it)."""
+        ...
+
+    def recent(self, token_id: str | None, limit: int) -> list[AccessLogEntry]:
+        """The newest entries first, of one token or of all."""
+        ...
+
+    def last_used(self) -> dict[str, str]:
+        """When each token was last used (its newest entry's time), by token id."""
+        ...
+
+    def forget(self, token_ids: Sequence[str]) -> None:
+        """Delete every entry of these tokens, queued ones too."""
+        ...
+
+
+class SecretBox(Protocol):
+    """Encrypts small secrets (a TOTP secret, an SMTP password) for storage, e.g. in events."""
+
+    def seal(self, secret: str) -> str:
+        """The secret encrypted and authenticated, as text safe to store."""
+        ...
+
+    def open(self, sealed: str) -> str:
+        """The secret again; raises ValueError if no configured key opens it."""
+        ...
+
+
+class TotpCodes(Protocol):
+    """RFC 6238 time-based one-time codes (30-second steps, 6 digits, SHA-1)."""
+
+    def new_secret(self) -> str:
+        """A fresh random base32 secret (160 bits)."""
+        ...
+
+    def provisioning_uri(self, secret: str, account: str) -> str:
+        """The otpauth:// URI an authenticator app enrols from (issuer: fabledger)."""
+        ...
+
+    def matching_step(self, secret: str, code: str, now: datetime) -> int | None:
+        """The time step (now's, or one either side) whose code this is, or None; compared
+        in constant time. The step, not a yes/no, so that a used step can be refused."""
+        ...
+
+
+class QrCodes(Protocol):
+    """Renders text as a QR code image."""
+
+    def png_data_uri(self, text: str) -> str:
+        """A data:image/png;base64,... URI of the QR code."""
         ...

@@ -17,7 +17,7 @@ from uuid import UUID
 from application.identity import IdentityApp
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.staff import ADMIN_GUARD_ID, AdminGuard
-from domain.users import ADMIN, ROLES, User
+from domain.users import ADMIN, ROLES, User, normalise_email
 
 LAST_ADMIN = "this change would leave no active admin; make another admin first"
 
@@ -84,6 +84,14 @@ class StaffManagement:
             guard.admin_removed(user_id=str(user.id), change=what, actor=actor)
             to_save.append(guard)
         return StaffChange(user, self._save(*to_save), True)
+
+    def change_role_by_email(self, email: str, role: str, *, actor: str) -> tuple[StaffChange, str]:
+        """Give the account with this e-mail a role (the CLI's way), under the same last-admin
+        rule as every other role change; (the change, the previous role)."""
+        user = self.identity.user_by_email(email)
+        if user is None:
+            raise NotFound(f"no account with e-mail {normalise_email(email)}")
+        return self.update(user.id, role=role, is_active=None, actor=actor), user.role
 
     def verify_email(self, user_id: UUID, *, actor: str) -> StaffChange:
         """Mark the e-mail verified; a repeat writes nothing."""

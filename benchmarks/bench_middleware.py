@@ -74,6 +74,7 @@ def _settings(data_dir: Path) -> Settings:
         jwt_secret="benchmark-jwt-secret-long-enough-for-hs256-signing",
         log_level="WARNING",
         projections_in_process=True,
+        rate_limits_enabled=False,  # one client address, thousands of requests: measured apart
     )
 
 

@@ -355,6 +355,7 @@ def _environment(database: Database, data_dir: Path) -> dict[str, str]:
             "FABLEDGER_DATA_DIR": str(data_dir),
             "FABLEDGER_JWT_SECRET": "bench-jwt-secret-long-enough-for-hs256-signing",
             "FABLEDGER_PROJECTIONS_IN_PROCESS": "false",
+            "FABLEDGER_RATE_LIMITS_ENABLED": "false",  # one client address (bench_rate_limits)
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -150,6 +150,7 @@ def serving(tmp: Path, label: str, sandboxed: bool) -> Iterator[tuple[int, httpx
         "FABLEDGER_DATA_DIR": str(tmp / f"data-{label}"),
         "FABLEDGER_JWT_SECRET": "bench-jwt-secret-long-enough-for-hs256-signing",
         "FABLEDGER_LOG_LEVEL": "WARNING",
+        "FABLEDGER_RATE_LIMITS_ENABLED": "false",  # more uploads than the upload limit allows
         "PYTHONUNBUFFERED": "1",
     }
     launcher = ["-m", "workers.cli"] if sandboxed else ["-c", _IN_PROCESS]

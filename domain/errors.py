@@ -48,3 +48,11 @@ class QuotaExceeded(DomainError):
         super().__init__(message)
         self.tier = tier
         self.included = included
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong tries (2FA codes): refused until retry_after seconds pass (HTTP 429)."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from application.access_tokens import AccessTokens
 from application.accounts import Accounts
 from application.assignment import PrinterAssignment
 from application.base import FabApplication
@@ -18,7 +19,10 @@ from application.ordering import OrderingApp
 from application.print_config import PrintConfig
 from application.quoting import Quoter
 from application.shipping import ShippingApp
+from application.shop import ShopApp
 from application.staff import StaffManagement
+from application.two_factor import TwoFactor
+from infra.access_log import BatchedAccessLog
 from infra.dfm import TrimeshDfmAnalyzer
 from infra.kafka.positions import KafkaViewPosition, kafka_positions
 from infra.mailer import build_mailer
@@ -26,10 +30,14 @@ from infra.mesh import SandboxedMeshAnalyzer, UploadGate
 from infra.model_store import FileModelStore
 from infra.passwords import Argon2Hasher
 from infra.pincodes import OfflinePinDirectory
+from infra.rate_limits import RateCounters, rate_counters
+from infra.secret_box import FernetSecretBox
 from infra.settings import Settings
 from infra.stripe_billing import StripeBilling
 from infra.tokens import SessionTokens
+from infra.totp import PyotpCodes, SegnoQrCodes
 from infra.views_db import PostgresViewDatabase, SQLiteViewDatabase
+from projections.access_tokens import AccessTokensProjection
 from projections.base import ViewDatabase
 from projections.fleet import OpenOrdersView
 from projections.orders import OrdersProjection
@@ -61,6 +69,11 @@ class Container:
     assignment: PrinterAssignment  # staff put orders on printers (ranked by eligibility)
     staff: StaffManagement  # admins manage accounts (roles, deactivation, verification)
     accounts: Accounts  # own password, profile and the mailed reset link
+    shop: ShopApp  # shop settings by key, each change an event
+    two_factor: TwoFactor  # TOTP 2FA: enrolment, the login's second step, recovery codes
+    access_tokens: AccessTokens  # admins' personal access tokens (PATs) and their use
+    access_log: BatchedAccessLog  # PAT requests, written in batches in the background
+    rate_counters: RateCounters  # per-IP request counts (shared in PostgreSQL)
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
@@ -74,6 +87,7 @@ class Container:
             self.shipping,
             self.fleet,
             self.developer,
+            self.shop,
         )
         return {app.name: app for app in apps}
 
@@ -95,8 +109,10 @@ class Container:
         """Stop followers and close connections."""
         for runner in self.projections.values():
             runner.stop()
+        self.access_log.close()  # a last flush, while the views are still open
         for app in self.applications().values():
             app.close()
+        self.rate_counters.close()
         self.dfm.analyzer.close()
         self.checkout.analyzer.close()
         close = getattr(self.views, "close", None)
@@ -146,6 +162,9 @@ def bootstrap(settings: Settings) -> Container:
     developer = DeveloperApp(env=settings.event_store_env("developer"), billing=billing)
     projections["usage"] = ProjectionRunner(developer, UsageProjection(), views)
     projections["users"] = ProjectionRunner(identity, UsersProjection(), views)
+    projections["access_tokens"] = ProjectionRunner(identity, AccessTokensProjection(), views)
+    access_log = BatchedAccessLog(views)
+    shop = ShopApp(env=settings.event_store_env("shop"))
     return Container(
         settings=settings,
         identity=identity,
@@ -173,6 +192,17 @@ def bootstrap(settings: Settings) -> Container:
         ),
         staff=StaffManagement(identity, UsersView(views)),
         accounts=Accounts(identity, build_mailer(settings), settings.public_url),
+        rate_counters=rate_counters(settings),
+        shop=shop,
+        two_factor=TwoFactor(
+            identity,
+            shop,
+            PyotpCodes(),
+            SegnoQrCodes(),
+            FernetSecretBox(settings.resolved_secrets_keys()),
+        ),
+        access_tokens=AccessTokens(identity, access_log),
+        access_log=access_log,
         projections=projections,
         kafka_views=(
             kafka_positions(projections, views, settings.kafka_topic_prefix)

@@ -20,6 +20,13 @@ SECRET_KEYS = frozenset(
         "jwt_secret",
         "api_key",
         "password_hash",
+        # TOTP 2FA
+        "code",
+        "interim_token",
+        "recovery_codes",
+        "secret_box",
+        "otpauth_uri",
+        "secrets_key",
     }
 )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -22,6 +23,9 @@ class Settings(BaseSettings):
     port: int = 8000
     jwt_secret: str = ""
     jwt_hours: int = 8
+    # Fernet key(s) sealing secrets kept in events (TOTP secrets), comma-separated, the first
+    # sealing; empty: one generated into the data dir. Every API process needs the same.
+    secrets_key: SecretStr = SecretStr("")
     max_file_size_mb: int = Field(
         default=50, validation_alias=AliasChoices("MAX_FILE_SIZE_MB", "FABLEDGER_MAX_FILE_SIZE_MB")
     )
@@ -49,6 +53,10 @@ class Settings(BaseSettings):
     kafka_topic_prefix: str = "fabledger."  # topics <prefix><app>, groups <prefix>projection.<view>
     projections_source: str = "db"  # db (the event log) or kafka: what feeds the read models
     ready_max_lag: int = 10_000  # events a view may lag behind its log before /api/ready is 503
+    rate_limits_enabled: bool = True  # the seed's per-IP limits (429); the tests turn them off
+    # Comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client;
+    # empty: the peer address is the client (a forged header counts for nothing).
+    trusted_proxies: str = ""
 
     @property
     def uses_postgres(self) -> bool:
@@ -100,3 +108,16 @@ class Settings(BaseSettings):
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(48))
         return path.read_text().strip()
+
+    def resolved_secrets_keys(self) -> list[str]:
+        """The configured Fernet keys, or one generated once and kept in the data dir (0600)."""
+        configured = self.secrets_key.get_secret_value()
+        if configured:
+            return [key.strip() for key in configured.split(",") if key.strip()]
+        path = self.data_dir / "secrets_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            # A Fernet key: 32 random bytes, url-safe base64 (what Fernet.generate_key makes).
+            path.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        return [path.read_text().strip()]

@@ -31,9 +31,20 @@ _INSERT = (
 _UPDATE = (
     "UPDATE users_view SET role = COALESCE(?, role), is_active = COALESCE(?, is_active),"
     " email_verified = COALESCE(?, email_verified), username = COALESCE(?, username),"
-    " search_text = LOWER(email || ' ' || COALESCE(?, username)), updated_at = ? WHERE id = ?"
+    " email = COALESCE(?, email),"  # right-hand sides read the old row: hence the repeats
+    " search_text = LOWER(COALESCE(?, email) || ' ' || COALESCE(?, username)), updated_at = ?"
+    " WHERE id = ?"
 )
-_CHANGEABLE = ("role", "is_active", "email_verified", "username", "username", "updated_at")
+_CHANGEABLE = (
+    "role",
+    "is_active",
+    "email_verified",
+    "username",
+    "email",
+    "email",
+    "username",
+    "updated_at",
+)
 
 
 class UsersProjection(Projection):
@@ -71,11 +82,11 @@ class UsersProjection(Projection):
             if row is None:
                 row = updates.setdefault(
                     event.originator_id,
-                    {"role": None, "is_active": None, "email_verified": None, "username": None},
+                    dict.fromkeys(("role", "is_active", "email_verified", "username", "email")),
                 )
             row.update(change)
-            if "search_text" in row and "username" in change:  # a new row's name changed
-                row["search_text"] = _search_text(row["email"], change["username"])
+            if "search_text" in row and ("username" in change or "email" in change):
+                row["search_text"] = _search_text(row["email"], row["username"])  # a new row
         if inserts:
             cur.executemany(_INSERT, [tuple(r[c] for c in COLUMNS) for r in inserts.values()])
         if updates:
@@ -118,6 +129,9 @@ def _change_of(event: EventRecord) -> dict[str, Any] | None:
         change["email_verified"] = True
     elif event.type == "ProfileUpdated":
         change["username"] = event.data["username"]
+    elif event.type == "EmailChanged":
+        change["email"] = event.data["email"]
+        change["email_verified"] = True
     else:  # passwords, sessions and the admin guard's events (another stream) show nothing
         return None
     return change

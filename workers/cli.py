@@ -194,11 +194,13 @@ def user_role(args: argparse.Namespace, settings: Settings) -> int:
     """Give an existing account a role (the one way to make a moderator)."""
     container = bootstrap(settings)
     try:
-        user, previous = container.identity.change_role(
-            email=args.email, role=args.role, actor=CLI_ACTOR
+        container.projections["users"].catch_up()  # the admins the last-admin rule counts
+        change, previous = container.staff.change_role_by_email(
+            args.email, args.role, actor=CLI_ACTOR
         )
     finally:
         container.close()
+    user = change.user
     if previous == user.role:
         print(f"{user.email} is already {user.role}; nothing changed")
     else:

@@ -1,9 +1,7 @@
 """Staff management for admins: list accounts, change roles, (de)activate, verify e-mails.
 
-Scopes per the seed's Users table: the list is `admin:read`; both PATCH routes are
-"JWT only" (a personal access token must be refused with 403 once PATs exist). Today
-every route here takes the session JWT of an admin, which is all the seed allows for the
-PATCH routes.
+Scopes per the seed's Users table: the list is `admin:read` (an admin JWT, or a PAT with
+that scope); both PATCH routes are "JWT only" (a personal access token gets 403).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
-from api.deps import AdminDep, ContainerDep, parse_id, read_after
+from api.deps import AdminDep, AdminReadDep, ContainerDep, parse_id, read_after
 from api.schemas.errors import READ_AFTER, STAFF, WITH_BODY, errors
 from api.schemas.users import ChangedUser, UserPage
 from api.text import TextBody
@@ -65,10 +63,10 @@ def _changed(response: Response, change: StaffChange) -> dict[str, Any]:
     "/users",
     response_model=UserPage,
     responses=errors(*READ_AFTER),
-    dependencies=[read_after("users", AdminDep)],
+    dependencies=[read_after("users", AdminReadDep)],
 )
 def users(
-    _: AdminDep, container: ContainerDep, query: Annotated[UserQuery, Depends(user_query)]
+    _: AdminReadDep, container: ContainerDep, query: Annotated[UserQuery, Depends(user_query)]
 ) -> dict[str, Any]:
     """Accounts, newest first; q searches e-mail and username literally, role filters.
 

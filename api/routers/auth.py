@@ -11,8 +11,11 @@ from pydantic import Field
 from api.deps import CallerDep, ContainerDep
 from api.schemas.accounts import Accepted, Registered, Session, UserProfile
 from api.schemas.errors import ANY, SIGNED_IN, WITH_BODY, errors
+from api.schemas.two_factor import TwoFactorChallenge
 from api.text import TextBody
+from domain.two_factor import ENROL
 from domain.users import User
+from infra.tokens import INTERIM_SECONDS
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -54,19 +57,40 @@ def profile(user: User) -> UserProfile:
 
 
 @router.post("/register", status_code=201, responses=errors(*ANY, *WITH_BODY, 409))
-def register(body: RegisterBody, container: ContainerDep) -> Registered:
-    """Create a customer account and sign it in."""
-    user = container.identity.register(
-        email=body.email, username=body.username, password=body.password
+def register(
+    body: RegisterBody, container: ContainerDep, background: BackgroundTasks
+) -> Registered:
+    """Create a customer account, sign it in, and mail it a verification link (24 hours).
+
+    When the shop's two_factor_policy requires 2FA of everyone, the answer carries an
+    enrolment interim token instead of a session (as login would)."""
+    new = container.accounts.register(
+        email=body.email, username=body.username, password=body.password, now=datetime.now(UTC)
     )
+    user = new.user
+    background.add_task(container.accounts.mailer.send, new.mail)
+    if container.two_factor.next_step(user) == ENROL:  # the shop requires 2FA of everyone
+        interim = container.tokens.issue_interim(str(user.id), user.session_epoch, ENROL)
+        return Registered(user=profile(user), interim_token=interim, enrolment_required=True)
     token = container.tokens.issue(str(user.id), user.role, user.session_epoch)
     return Registered(user=profile(user), token=token)
 
 
 @router.post("/login", responses=errors(*SIGNED_IN, *WITH_BODY))
-def login(body: LoginBody, container: ContainerDep) -> Session:
-    """Exchange e-mail and password for a session token (8 hours)."""
+def login(body: LoginBody, container: ContainerDep) -> Session | TwoFactorChallenge:
+    """Exchange e-mail and password for a session token (8 hours), or, when a second step
+    is due, for a 10-minute interim token: with 2FA on, `enrolment_required: false` (send it
+    and a code to /api/auth/login-2fa); when the shop's two_factor_policy requires 2FA of an
+    account without it, `enrolment_required: true` (enrol with it as Bearer: setup-2fa,
+    then enable-2fa, which answers the session)."""
     user = container.identity.authenticate(body.email, body.password)
+    step = container.two_factor.next_step(user)
+    if step is not None:
+        return TwoFactorChallenge(
+            interim_token=container.tokens.issue_interim(str(user.id), user.session_epoch, step),
+            expires_in=INTERIM_SECONDS,
+            enrolment_required=step == ENROL,
+        )
     return Session(
         token=container.tokens.issue(str(user.id), user.role, user.session_epoch),
         expires_in=container.tokens.lifetime_seconds,

@@ -7,15 +7,29 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import CallerDep, ContainerDep
+from api.deps import Caller, CallerDep, ContainerDep
 from api.presenters import customer_order
 from api.schemas.errors import MULTIPART, SIGNED_IN, errors
 from api.schemas.orders import PlacedOrder
 from api.text import check_text, refuse_empty_fields
 from api.uploads import read_upload
 from application.checkout import CheckoutRequest
+from domain.errors import Forbidden
+from infra.bootstrap import Container
 
 router = APIRouter(prefix="/api", tags=["checkout"])
+
+UNVERIFIED = (
+    "verify your e-mail address before checkout (the shop requires it);"
+    " POST /api/auth/resend-verify sends a new link"
+)
+
+
+def refuse_unverified(caller: Caller, container: Container) -> None:
+    """403 when the shop setting requires a verified address and the caller has none."""
+    if not caller.user.email_verified and container.shop.value("email_verification_required"):
+        raise Forbidden(UNVERIFIED)
+
 
 ShortText = Annotated[str, Form(max_length=200)]
 # Choices that have a default when left out, but are a mistake when sent empty.
@@ -37,7 +51,7 @@ MULTILINE = ("notes", "shipping_address")
     response_model=PlacedOrder,
     responses={
         200: {"model": PlacedOrder, "description": "A retry of an earlier checkout"},
-        **errors(*SIGNED_IN, *MULTIPART, 404, 409),
+        **errors(*SIGNED_IN, *MULTIPART, 403, 404, 409),
     },
 )
 async def checkout(
@@ -63,7 +77,11 @@ async def checkout(
     notes: Annotated[str, Form(max_length=2000)] = "",
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> dict[str, Any]:
-    """Place an order; the same Idempotency-Key returns the same order (200, not 201)."""
+    """Place an order; the same Idempotency-Key returns the same order (200, not 201).
+
+    403 while the shop requires a verified e-mail address and the caller's is not.
+    """
+    refuse_unverified(caller, container)
     form = await request.form()  # already parsed for the fields above: no second read
     refuse_empty_fields(form, NON_EMPTY)
     for name, value in form.multi_items():

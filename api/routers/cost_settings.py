@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from api.deps import AdminDep, ContainerDep
+from api.deps import AdminDep, AdminReadDep, ContainerDep
 from api.schemas.errors import STAFF, WITH_BODY, errors
 from api.schemas.pricing import CostSettingsAnswer, PricePreviewAnswer, SettingsVersions
 from api.text import TextBody
@@ -63,9 +63,9 @@ class PricePreviewBody(TextBody):
     dim_z_mm: float | None = Field(default=None, gt=0, le=10_000, allow_inf_nan=False)
 
 
-# Scope admin:read (PATs come later); JWT admins today.
+# Seed scope: admin:read.
 @router.get("/cost-settings", response_model=CostSettingsAnswer)
-def cost_settings(_: AdminDep, container: ContainerDep) -> dict[str, Any]:
+def cost_settings(_: AdminReadDep, container: ContainerDep) -> dict[str, Any]:
     """The current cost settings version, the default printer and material costs."""
     return _current(container)
 
@@ -81,16 +81,18 @@ def change_cost_settings(
     return _current(container)
 
 
-# Scope admin:read.
+# Not in the seed; admin:read like the cost settings it lists the versions of.
 @router.get("/cost-settings/versions", response_model=SettingsVersions)
-def cost_settings_versions(_: AdminDep, container: ContainerDep) -> dict[str, Any]:
+def cost_settings_versions(_: AdminReadDep, container: ContainerDep) -> dict[str, Any]:
     """Every settings version, oldest first: who changed what, and when."""
     return {"versions": [_version(v) for v in container.catalog.cost_settings_versions()]}
 
 
-# Scope admin:read.
+# Seed scope: admin:read (a dry run: nothing is recorded).
 @router.post("/price-preview", response_model=PricePreviewAnswer, responses=errors(*WITH_BODY))
-def price_preview(body: PricePreviewBody, _: AdminDep, container: ContainerDep) -> dict[str, Any]:
+def price_preview(
+    body: PricePreviewBody, _: AdminReadDep, container: ContainerDep
+) -> dict[str, Any]:
     """A dry-run price (nothing recorded), against the current or any earlier settings version."""
     dims = _dimensions(body.dim_x_mm, body.dim_y_mm, body.dim_z_mm)
     preview = PricePreview(container.catalog).preview(

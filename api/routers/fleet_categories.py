@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from api.deps import Caller, ContainerDep, parse_id, require_role
+from api.deps import Caller, ContainerDep, parse_id, require_role, staff_auth
 from api.schemas.errors import ANY, STAFF, WITH_BODY, errors
 from api.schemas.fleet import (
     CategoryBody,
@@ -34,11 +34,12 @@ def public_categories(container: ContainerDep) -> dict[str, Any]:
 def categories_router(prefix: str, *roles: str, writable: bool) -> APIRouter:
     """The category routes for these roles; moderators only read (per the seed)."""
     router = APIRouter(prefix=prefix, tags=["print config"], responses=errors(*STAFF))
-    Staff = Annotated[Caller, Depends(require_role(*roles))]
+    Staff = Annotated[Caller, Depends(require_role(*roles))]  # JWT only
+    # Seed: admins' reads take catalog:read (a PAT may); moderators' are JWT only.
+    CatalogRead = Annotated[Caller, staff_auth(roles, "catalog:read")]
 
-    # scope: catalog:read (admin); moderators: JWT only
     @router.get("/categories", response_model=CategoryList)
-    def categories(_: Staff, container: ContainerDep) -> dict[str, Any]:
+    def categories(_: CatalogRead, container: ContainerDep) -> dict[str, Any]:
         """All categories, in display order."""
         return {"categories": [category_info(c) for c in container.print_config.categories()]}
 
@@ -49,7 +50,7 @@ def categories_router(prefix: str, *roles: str, writable: bool) -> APIRouter:
         response.headers["X-Position"] = str(position)
         return {"category": category_info(category), "position": position}
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.post(
         "/categories",
         status_code=201,
@@ -65,7 +66,7 @@ def categories_router(prefix: str, *roles: str, writable: bool) -> APIRouter:
         )
         return _changed(response, category, position)
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.put(
         "/categories/{category_id}",
         response_model=ChangedCategory,
@@ -86,7 +87,7 @@ def categories_router(prefix: str, *roles: str, writable: bool) -> APIRouter:
         )
         return _changed(response, category, position)
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.delete("/categories/{category_id}", response_model=Deleted, responses=errors(404, 409))
     def delete(
         category_id: str, caller: Staff, container: ContainerDep, response: Response

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response
 
-from api.deps import Caller, ContainerDep, require_role
+from api.deps import Caller, ContainerDep, require_role, staff_auth
 from api.schemas.errors import STAFF, WITH_BODY, errors
 from api.schemas.fleet import (
     ChangedMaterial,
@@ -58,20 +58,21 @@ def _fields(body: MaterialBody | MaterialChanges) -> dict[str, Any]:
 def materials_router(prefix: str, *roles: str) -> APIRouter:
     """The material routes, guarded by the given roles."""
     router = APIRouter(prefix=prefix, tags=["print config"], responses=errors(*STAFF))
-    Staff = Annotated[Caller, Depends(require_role(*roles))]
+    Staff = Annotated[Caller, Depends(require_role(*roles))]  # JWT only
+    # Seed: admins' reads take catalog:read (a PAT may); moderators' are JWT only.
+    CatalogRead = Annotated[Caller, staff_auth(roles, "catalog:read")]
 
     def _changed(response: Response, entry: MaterialEntry, position: int) -> dict[str, Any]:
         response.headers["X-Position"] = str(position)
         return {"material": staff_material(entry), "position": position}
 
-    # scope: catalog:read (admin); moderators: JWT only
     @router.get("/materials", response_model=StaffMaterialList)
-    def materials(_: Staff, container: ContainerDep) -> dict[str, Any]:
+    def materials(_: CatalogRead, container: ContainerDep) -> dict[str, Any]:
         """All materials, active and inactive."""
         entries = container.print_config.materials()
         return {"materials": [staff_material(e) for e in entries]}
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.post(
         "/materials",
         status_code=201,
@@ -85,7 +86,7 @@ def materials_router(prefix: str, *roles: str) -> APIRouter:
         entry, position = container.print_config.add_material(_fields(body), actor=caller.actor)
         return _changed(response, entry, position)
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.put(
         "/materials/{material_id}",
         response_model=ChangedMaterial,
@@ -104,7 +105,7 @@ def materials_router(prefix: str, *roles: str) -> APIRouter:
         )
         return _changed(response, entry, position)
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.delete("/materials/{material_id}", response_model=Deleted, responses=errors(404, 409))
     def delete(
         material_id: str, caller: Staff, container: ContainerDep, response: Response

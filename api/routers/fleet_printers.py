@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from api.deps import Caller, ContainerDep, parse_id, require_role
+from api.deps import Caller, ContainerDep, parse_id, require_role, staff_auth
 from api.schemas.errors import ANY, STAFF, WITH_BODY, errors
 from api.schemas.fleet import (
     ChangedPrinter,
@@ -64,19 +64,20 @@ def active_printers(container: ContainerDep) -> dict[str, Any]:
 def printers_router(prefix: str, *roles: str) -> APIRouter:
     """The printer routes, guarded by the given roles."""
     router = APIRouter(prefix=prefix, tags=["print config"], responses=errors(*STAFF))
-    Staff = Annotated[Caller, Depends(require_role(*roles))]
+    Staff = Annotated[Caller, Depends(require_role(*roles))]  # JWT only
+    # Seed: admins' reads take catalog:read (a PAT may); moderators' are JWT only.
+    CatalogRead = Annotated[Caller, staff_auth(roles, "catalog:read")]
 
     def _changed(response: Response, printer: Printer, position: int) -> dict[str, Any]:
         response.headers["X-Position"] = str(position)
         return {"printer": staff_printer(printer), "position": position}
 
-    # scope: catalog:read (admin); moderators: JWT only
     @router.get("/printer-types", response_model=StaffPrinterList)
-    def printers(_: Staff, container: ContainerDep) -> dict[str, Any]:
+    def printers(_: CatalogRead, container: ContainerDep) -> dict[str, Any]:
         """All printers, active and inactive, with location and owners."""
         return {"printers": [staff_printer(p) for p in container.print_config.printers()]}
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.post(
         "/printer-types",
         status_code=201,
@@ -92,7 +93,7 @@ def printers_router(prefix: str, *roles: str) -> APIRouter:
         )
         return _changed(response, printer, position)
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.put(
         "/printer-types/{printer_id}",
         response_model=ChangedPrinter,
@@ -111,7 +112,7 @@ def printers_router(prefix: str, *roles: str) -> APIRouter:
         )
         return _changed(response, printer, position)
 
-    # scope: JWT only
+    # Seed: JWT only.
     @router.delete(
         "/printer-types/{printer_id}", response_model=Deleted, responses=errors(404, 409)
     )

@@ -16,7 +16,6 @@ from api.text import TextBody
 from domain.api_key_format import CLIENT_ID_PREFIX
 from domain.errors import NotFound
 from domain.organizations import Organization
-from domain.users import user_id_for
 
 router = APIRouter(prefix="/api/orgs", tags=["organisations"], responses=errors(*SIGNED_IN))
 
@@ -85,7 +84,7 @@ def set_member(
     developer = container.developer
     org = developer.member_org(org_id, caller.id)
     org.require_key_manager(caller.id)
-    member = container.identity.get_user(user_id_for(body.email))
+    member = container.identity.user_by_email(body.email)
     if member is None:
         raise NotFound("no user with that email")
     org.add_member(str(member.id), body.role, actor=caller.actor)

@@ -1,11 +1,18 @@
-"""Fulfilment endpoints, mounted for admins (/api/admin) and moderators (/api/mod)."""
+"""Fulfilment endpoints, mounted for admins (/api/admin) and moderators (/api/mod).
+
+PAT scopes (the seed's table) apply to the admin mount only: staff_auth gives the
+moderator mount its JWT-only role check. Not in the seed, decided here: an order's
+history is orders:read (GET /orders/{id}?as_of= already shows every past state under that
+scope), a printer's queue is orders:read (the same order rows, by printer), and
+/my-printers/queue stays JWT only (the printers a person owns mean nothing to a token).
+"""
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import Field
 
-from api.deps import Caller, ContainerDep, parse_id, read_after, require_role
+from api.deps import Caller, ContainerDep, parse_id, read_after, require_role, staff_auth
 from api.presenters import staff_order
 from api.schemas.errors import READ_AFTER, STAFF, WITH_BODY, errors
 from api.schemas.orders import (
@@ -75,16 +82,19 @@ def page_of(items: list[dict[str, Any]], total: int, query: OrderQuery) -> dict[
 def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
     """The same fulfilment routes, guarded by the given roles."""
     router = APIRouter(prefix=prefix, tags=["fulfilment"], responses=errors(*STAFF))
-    Staff = Annotated[Caller, Depends(require_role(*roles))]
+    Staff = Annotated[Caller, Depends(require_role(*roles))]  # JWT only
+    OrdersRead = Annotated[Caller, staff_auth(roles, "orders:read")]
+    OrdersWrite = Annotated[Caller, staff_auth(roles, "orders:write")]
+    PaymentWrite = Annotated[Caller, staff_auth(roles, "payment:write")]
 
     @router.get(
         "/orders",
         response_model=StaffOrderPage,
         responses=errors(*READ_AFTER),
-        dependencies=[read_after("orders", Staff)],
+        dependencies=[read_after("orders", OrdersRead)],
     )
     def orders(
-        _: Staff, container: ContainerDep, query: Annotated[OrderQuery, Depends(order_query)]
+        _: OrdersRead, container: ContainerDep, query: Annotated[OrderQuery, Depends(order_query)]
     ) -> dict[str, Any]:
         """All orders, filtered, searched, sorted and paged (from the orders view)."""
         with container.views.reading() as cur:
@@ -94,7 +104,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
     @router.get("/orders/{order_id}", response_model=StaffOrder, responses=errors(404))
     def order(
         order_id: str,
-        _: Staff,
+        _: OrdersRead,
         container: ContainerDep,
         as_of: Annotated[str | None, Query(max_length=40)] = None,
     ) -> dict[str, Any]:
@@ -109,7 +119,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
     @router.get("/orders/{order_id}/history", response_model=History, responses=errors(404))
     def history(
         order_id: str,
-        _: Staff,
+        _: OrdersRead,
         container: ContainerDep,
         as_of: Annotated[str | None, Query(max_length=40)] = None,
     ) -> dict[str, Any]:
@@ -133,7 +143,11 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         responses=errors(*WITH_BODY, 404, 409),
     )
     def change_status(
-        order_id: str, body: StatusBody, caller: Staff, container: ContainerDep, response: Response
+        order_id: str,
+        body: StatusBody,
+        caller: OrdersWrite,
+        container: ContainerDep,
+        response: Response,
     ) -> dict[str, Any]:
         """Advance the order through the FSM (409 naming the current state if illegal)."""
         order, position = container.ordering.change_status(
@@ -148,7 +162,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
     )
     def mark_paid(
         order_id: str,
-        caller: Staff,
+        caller: PaymentWrite,
         container: ContainerDep,
         response: Response,
         body: PaidBody | None = None,
@@ -168,7 +182,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
     def set_tracking(
         order_id: str,
         body: TrackingBody,
-        caller: Staff,
+        caller: OrdersWrite,
         container: ContainerDep,
         response: Response,
     ) -> dict[str, Any]:
@@ -183,7 +197,7 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         return _respond(response, container, order, position)
 
     @router.get("/orders/{order_id}/notes", response_model=NoteList, responses=errors(404))
-    def notes(order_id: str, _: Staff, container: ContainerDep) -> dict[str, Any]:
+    def notes(order_id: str, _: OrdersRead, container: ContainerDep) -> dict[str, Any]:
         """Internal and customer notes on the order."""
         return {"notes": container.ordering.notes(parse_id(order_id))}
 
@@ -194,7 +208,11 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         responses=errors(*WITH_BODY, 404, 409),
     )
     def add_note(
-        order_id: str, body: NoteBody, caller: Staff, container: ContainerDep, response: Response
+        order_id: str,
+        body: NoteBody,
+        caller: OrdersWrite,
+        container: ContainerDep,
+        response: Response,
     ) -> dict[str, Any]:
         """Add a note (internal by default: never shown to the customer)."""
         note, position = container.ordering.add_note(
@@ -207,9 +225,9 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         "/orders/{order_id}/eligible-printers",
         response_model=EligiblePrinters,
         responses=errors(*READ_AFTER, 404),
-        dependencies=[read_after("printer_load", Staff)],
+        dependencies=[read_after("printer_load", OrdersRead)],
     )
-    def eligible_printers(order_id: str, _: Staff, container: ContainerDep) -> dict[str, Any]:
+    def eligible_printers(order_id: str, _: OrdersRead, container: ContainerDep) -> dict[str, Any]:
         """Every printer ranked for the order: compatible first, then by score.
 
         Seed scope: orders:read. score = queued_hours + distance_km / 100 (README "Print
@@ -230,7 +248,11 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         responses=errors(*WITH_BODY, 404, 409),
     )
     def assign_printer(
-        order_id: str, body: PrinterBody, caller: Staff, container: ContainerDep, response: Response
+        order_id: str,
+        body: PrinterBody,
+        caller: OrdersWrite,
+        container: ContainerDep,
+        response: Response,
     ) -> dict[str, Any]:
         """Assign the order to a printer, or unassign it with null.
 
@@ -247,9 +269,11 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         "/printer-types/{printer_id}/queue",
         response_model=PrinterQueue,
         responses=errors(*READ_AFTER, 404),
-        dependencies=[read_after("printer_load", Staff)],
+        dependencies=[read_after("printer_load", OrdersRead)],
     )
-    def printer_queue(printer_id: str, caller: Staff, container: ContainerDep) -> dict[str, Any]:
+    def printer_queue(
+        printer_id: str, caller: OrdersRead, container: ContainerDep
+    ) -> dict[str, Any]:
         """The printer's queue: its owners (moderators) and admins only."""
         pid = parse_id(printer_id, "printer")
         return _queue(

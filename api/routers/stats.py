@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import AdminDep, ContainerDep, read_after
+from api.deps import AdminReadDep, ContainerDep, read_after
 from api.schemas.errors import READ_AFTER, STAFF, errors
 from api.schemas.orders import Stats
 from infra.bootstrap import Container
@@ -20,16 +20,16 @@ MAX_DAYS = 366
 MAX_TOP_MATERIALS = 50
 
 
-# scope: admin:read
+# Seed scope: admin:read (an admin JWT, or a PAT with admin:read).
 @router.get(
     "/stats",
     response_model=Stats,
     responses=errors(*STAFF, *READ_AFTER),
     # Both views follow the ordering log: a position written there is waited for in each.
-    dependencies=[read_after("stats", AdminDep), read_after("printer_load", AdminDep)],
+    dependencies=[read_after("stats", AdminReadDep), read_after("printer_load", AdminReadDep)],
 )
 def stats(
-    _: AdminDep,
+    _: AdminReadDep,
     container: ContainerDep,
     days: Annotated[
         int, Query(ge=1, le=MAX_DAYS, description="Days of revenue_by_day, ending today (UTC).")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, BackgroundTasks
 from pydantic import Field
 
 from api.deps import CallerDep, ContainerDep
 from api.routers.auth import profile
-from api.schemas.accounts import FullProfile, Session, TwoFactorStatus
+from api.schemas.accounts import Accepted, FullProfile, Session, TwoFactorStatus
 from api.schemas.errors import SIGNED_IN, WITH_BODY, errors
 from api.text import TextBody
 from domain.users import User
@@ -20,6 +22,13 @@ class ChangePasswordBody(TextBody):
 
     current_password: str = Field(max_length=1024)
     new_password: str = Field(max_length=1024)
+
+
+class EmailChangeBody(TextBody):
+    secret = frozenset({"password"})
+
+    new_email: str = Field(max_length=254)
+    password: str = Field(max_length=1024, description="The current password.")
 
 
 class ProfileBody(TextBody):
@@ -36,7 +45,8 @@ def full_profile(user: User) -> FullProfile:
         email=user.email,
         role=user.role,
         email_verified=bool(getattr(user, "email_verified", False)),
-        two_factor_enabled=False,  # 2FA does not exist yet (issue 9, item 4)
+        pending_email=user.pending_email,
+        two_factor_enabled=user.two_factor_enabled,
         created_at=user.created_on.isoformat(),
     )
 
@@ -72,5 +82,18 @@ def change_password(
 
 @router.get("/2fa-status", responses=errors(*SIGNED_IN))
 def two_factor_status(caller: CallerDep) -> TwoFactorStatus:
-    """Whether 2FA is on; always false until 2FA exists (issue 9, item 4)."""
-    return TwoFactorStatus(enabled=False)
+    """Whether TOTP 2FA is on for the caller (setup-2fa and enable-2fa turn it on)."""
+    return TwoFactorStatus(enabled=caller.user.two_factor_enabled)
+
+
+@router.post("/request-email-change", responses=errors(*SIGNED_IN, *WITH_BODY, 409))
+def request_email_change(
+    body: EmailChangeBody, caller: CallerDep, container: ContainerDep, background: BackgroundTasks
+) -> Accepted:
+    """Mail a link to the new address (24 hours, one use); the account's address changes only
+    when it is opened. 409 when another account has that address."""
+    mail = container.accounts.request_email_change(
+        caller.user, body.new_email, body.password, now=datetime.now(UTC)
+    )
+    background.add_task(container.accounts.mailer.send, mail)
+    return Accepted(message=f"a confirmation link is on its way to {mail.to}")

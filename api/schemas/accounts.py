@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class UserProfile(BaseModel):
@@ -16,10 +16,16 @@ class UserProfile(BaseModel):
 
 
 class Registered(BaseModel):
-    """A new account, already signed in."""
+    """A new account, signed in; or, when the shop requires 2FA of it, its enrolment step."""
 
     user: UserProfile
-    token: str
+    token: str | None = Field(default=None, description="Absent while enrolment is due.")
+    interim_token: str | None = Field(
+        default=None,
+        description="Only when the shop requires 2FA: enrol with it as Bearer (GET"
+        " /api/auth/setup-2fa, then POST /api/auth/enable-2fa, which answers the session).",
+    )
+    enrolment_required: bool = False
 
 
 class Session(BaseModel):
@@ -39,6 +45,7 @@ class FullProfile(BaseModel):
     email: str
     role: str
     email_verified: bool
+    pending_email: str | None = None  # asked for; becomes `email` when its link is opened
     two_factor_enabled: bool
     created_at: str
 

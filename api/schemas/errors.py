@@ -25,7 +25,8 @@ DESCRIPTIONS: dict[int, str] = {
     400: "The request body could not be parsed (malformed multipart or JSON).",
     401: "Missing, malformed, expired or revoked credentials.",
     402: "API quota exceeded for this billing period (hard-capped plan).",
-    403: "Signed in, but this role may not do this.",
+    403: "Signed in, but this role may not do this (or a personal access token on a JWT-only"
+    " route, or without the route's scope).",
     404: "No such record (or not yours to see).",
     409: "Conflicts with the record's current state or an earlier request.",
     413: "The body is larger than the limit.",
@@ -36,7 +37,7 @@ DESCRIPTIONS: dict[int, str] = {
 
 # What every operation can answer: bad input, and an outage of the database.
 ANY = (422, 503)
-SIGNED_IN = (401, *ANY)
+SIGNED_IN = (401, 403, *ANY)  # 403: a personal access token on a JWT-only route
 STAFF = (401, 403, *ANY)
 WITH_BODY = (400, 413)  # a body that does not parse is refused before anything else
 MULTIPART = WITH_BODY

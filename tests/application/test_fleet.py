@@ -194,7 +194,7 @@ def test_a_printer_whose_owner_left_staff_can_still_be_switched_off(container: C
     )
     config = container.print_config
     printer, _ = config.add_printer({**PRINTER, "owners": [str(moderator.id)]}, actor=ADMIN)
-    container.identity.change_role(email="gone@example.com", role="user", actor=ADMIN)
+    container.staff.change_role_by_email("gone@example.com", "user", actor=ADMIN)
     changed, _ = config.update_printer(printer.id, {"active": False}, actor=ADMIN)
     assert not changed.current.active and changed.current.owners == (str(moderator.id),)
     with pytest.raises(InvalidInput, match="owners"):  # but nobody new who is not staff

@@ -64,8 +64,12 @@ def test_reset_password_sets_it_and_promotes_in_one_write(container: Container) 
     assert identity.authenticate(user.email, NEW).role == "admin"
     with pytest.raises(Unauthorized):
         identity.authenticate(user.email, OLD)
-    assert _events(identity, admin)[1:] == [("PasswordChanged", "cli"), ("RoleChanged", "cli")]
-    assert identity.position() == position + 2
+    assert _events(identity, admin)[1:] == [
+        ("PasswordChanged", "cli"),
+        ("SessionsEnded", "cli"),
+        ("RoleChanged", "cli"),
+    ]
+    assert identity.position() == position + 3
     changed = list(identity.repository.event_store.get(admin.id))[1]
     assert NEW not in repr(vars(changed))  # only the hash is stored
 
@@ -93,11 +97,13 @@ def test_change_role_records_who_changed_it_and_skips_no_op_changes(
     identity = container.identity
     user = _customer(identity)
 
-    moderator, previous = identity.change_role(email=user.email, role="moderator", actor="cli")
+    change, previous = container.staff.change_role_by_email(user.email, "moderator", actor="cli")
+    moderator = change.user
     assert (previous, moderator.role, moderator.is_staff) == ("user", "moderator", True)
     version = moderator.version
 
-    again, previous = identity.change_role(email=user.email, role="moderator", actor="cli")
+    change, previous = container.staff.change_role_by_email(user.email, "moderator", actor="cli")
+    again = change.user
     assert (previous, again.role, again.version) == ("moderator", "moderator", version)
     assert _events(identity, user) == [
         ("Registered", f"self:{user.id}"),
@@ -110,9 +116,9 @@ def test_change_role_refuses_an_unknown_account_or_role(container: Container) ->
     user = _customer(identity)
 
     with pytest.raises(NotFound, match="no account with e-mail nobody@"):
-        identity.change_role(email="nobody@example.com", role="admin", actor="cli")
+        container.staff.change_role_by_email("nobody@example.com", "admin", actor="cli")
     with pytest.raises(InvalidInput, match="role must be one of"):
-        identity.change_role(email=user.email, role="owner", actor="cli")
+        container.staff.change_role_by_email(user.email, "owner", actor="cli")
     assert identity.authenticate(user.email, OLD).role == "user"
 
 

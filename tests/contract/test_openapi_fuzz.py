@@ -1,11 +1,12 @@
 """Story: every operation keeps the promises of the OpenAPI document, whoever calls it.
 
 schemathesis generates valid and invalid requests for each operation from the document the
-app serves, and sends them as five kinds of caller: anonymous, customer, moderator, admin
-and an API key. Every answer must be no server error, a status the operation documents,
-and a body that matches the documented schema ({"error": ...} for every failure). A new
-endpoint joins this net by existing; the run is bounded (FABLEDGER_FUZZ_EXAMPLES per
-operation, caller and mode) so it stays within minutes as the API grows.
+app serves, and sends them as six kinds of caller: anonymous, customer, moderator, admin,
+an API key and an admin's personal access token with all six scopes. Every answer must
+be no server error, a status the operation documents, and a body that matches the
+documented schema ({"error": ...} for every failure). A new endpoint joins this net by
+existing; the run is bounded (FABLEDGER_FUZZ_EXAMPLES per operation, caller and mode) so
+it stays within minutes as the API grows.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from api.app import create_app
+from domain.access_tokens import SCOPES
 from infra.bootstrap import bootstrap
 from tests.contract.tally import TALLY
 from tests.support.http import app_settings, checkout, register, staff
 
 EXAMPLES = int(os.environ.get("FABLEDGER_FUZZ_EXAMPLES", "10"))
-CALLERS = ("anonymous", "customer", "moderator", "admin", "api_key")
+CALLERS = ("anonymous", "customer", "moderator", "admin", "api_key", "pat")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -79,12 +81,19 @@ def served(
                 "org_id": org["id"],
                 "key_ref": key["clientId"],
             }
+            admin = staff(client, "admin", "fuzz-admin").auth
+            pat = client.post(
+                "/api/admin/tokens",
+                headers=admin,
+                json={"name": "fuzz", "permissions": list(SCOPES)},
+            ).json()
             callers: dict[str, dict[str, str]] = {
                 "anonymous": {},
                 "customer": customer.auth,
                 "moderator": staff(client, "moderator", "fuzz-mod").auth,
-                "admin": staff(client, "admin", "fuzz-admin").auth,
+                "admin": admin,
                 "api_key": {"X-API-Key": key["apiKey"]},
+                "pat": {"Authorization": f"Bearer {pat['token']}"},
             }
             yield app, callers, records
     finally:

@@ -28,6 +28,8 @@ def served_env(tmp_path: Path) -> dict[str, str]:
             "FABLEDGER_DATA_DIR": str(tmp_path / "data"),
             "FABLEDGER_JWT_SECRET": "e2e-jwt-secret-long-enough-for-hs256-signing",
             "FABLEDGER_READ_WAIT_SECONDS": "5",
+            # Every client here is 127.0.0.1: stories that check the limits turn them on.
+            "FABLEDGER_RATE_LIMITS_ENABLED": "false",
             "PYTHONUNBUFFERED": "1",
         }
     )

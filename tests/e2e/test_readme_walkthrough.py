@@ -55,7 +55,9 @@ def test_the_readme_walkthrough_runs_as_written_and_delivers_the_order(
         script = script.replace(README_CLI, shlex.join(fabledger_command))
     (tmp_path / "walkthrough.sh").write_text("set -euo pipefail\n" + script)
 
-    with served(fabledger_command, served_env, tmp_path / "server.log") as http:
+    # As `make run` serves it: the seed's rate limits on (the walkthrough stays within them).
+    limited = {**served_env, "FABLEDGER_RATE_LIMITS_ENABLED": "true"}
+    with served(fabledger_command, limited, tmp_path / "server.log") as http:
         run = subprocess.run(
             ["bash", str(tmp_path / "walkthrough.sh")],
             cwd=REPO,

@@ -115,6 +115,22 @@ def test_reset_by_mail_end_to_end(client: TestClient, mailer: RecordingMailer) -
     assert answer == _forgot(client, "nobody-here@example.com")
 
 
+def test_a_password_change_kills_a_pending_reset_link(
+    client: TestClient, mailer: RecordingMailer
+) -> None:
+    account = register(client, "relinker")
+    _forgot(client, account.email)
+    token = _token_from(mailer.sent[-1])
+    changed = client.post(
+        "/api/user/change-password",
+        headers=account.auth,
+        json={"current_password": PASSWORD, "new_password": NEW},
+    )
+    assert changed.status_code == 200, changed.text
+    again = client.post("/api/auth/reset-password", json={"token": token, "new_password": PASSWORD})
+    assert "invalid or was already used" in error_of(again, 422)
+
+
 def test_an_unknown_address_gets_the_same_answer_and_no_mail(
     client: TestClient, mailer: RecordingMailer
 ) -> None:

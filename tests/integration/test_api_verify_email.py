@@ -10,7 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from application.notifications import Mail
-from tests.support.http import error_of, register
+from tests.support.http import Account, checkout, error_of, register
 from tests.support.mail import RecordingMailer
 
 LINK = re.compile(r"/api/auth/verify-email/([A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
@@ -74,3 +74,36 @@ def test_the_token_never_reaches_the_request_log() -> None:
 def test_resend_needs_a_session_and_junk_tokens_are_refused(client: TestClient) -> None:
     error_of(client.post("/api/auth/resend-verify"), 401)
     assert "invalid" in error_of(client.get("/api/auth/verify-email/junk"), 422)
+
+
+def test_registering_mails_a_verification_link(client: TestClient, mailer: RecordingMailer) -> None:
+    account = register(client, "newcomer")
+    mail = mailer.sent[-1]
+    assert mail.to == account.email and mail.subject == "Verify your e-mail address"
+    assert client.get(f"/api/auth/verify-email/{_token(mail)}").status_code == 200
+    assert _verified(client, account.auth) is True
+
+
+def test_checkout_waits_for_verification_only_when_the_shop_requires_it(
+    client: TestClient, mailer: RecordingMailer, admin: Account
+) -> None:
+    account = register(client, "hasty")
+    link = _token(mailer.sent[-1])
+    assert checkout(client, account).status_code == 201  # off by default (the seed's advice)
+
+    required = client.put(
+        "/api/admin/settings/email_verification_required",
+        headers=admin.auth,
+        json={"value": True},
+    )
+    assert required.status_code == 200, required.text
+    try:
+        assert "verify your e-mail" in error_of(checkout(client, account), 403)
+        client.get(f"/api/auth/verify-email/{link}")
+        assert checkout(client, account).status_code == 201
+    finally:
+        client.put(
+            "/api/admin/settings/email_verification_required",
+            headers=admin.auth,
+            json={"value": False},
+        )

@@ -140,7 +140,9 @@ def test_reset_password_sets_the_prompted_password_and_makes_an_admin(
 
     assert code == 0, err
     assert out.startswith("password set, admin ready: ana@example.com")
-    assert container.identity.authenticate("ana@example.com", NEW).role == "admin"
+    ana = container.identity.authenticate("ana@example.com", NEW)
+    assert ana.role == "admin"
+    assert ana.session_epoch == 1  # like any password change: earlier sessions end
     with pytest.raises(Unauthorized):
         container.identity.authenticate("ana@example.com", OLD)
     stored = (data_dir / "identity.db").read_bytes()
@@ -184,6 +186,18 @@ def test_user_role_makes_a_moderator_who_can_work_the_line(
         assert code == 0
         assert out.strip() == "helper@example.com is already moderator; nothing changed"
         assert len(list(identity.repository.event_store.get(changed.originator_id))) == len(events)
+
+
+def test_user_role_keeps_the_last_admin(
+    data_dir: Path, container: Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    container.identity.ensure_admin(email="boss@example.com", username="boss", password=OLD)
+
+    code, _, err = fabledger(capsys, "user", "role", "boss@example.com", "user")
+
+    assert code == 1
+    assert "would leave no active admin" in err
+    assert container.identity.authenticate("boss@example.com", OLD).role == "admin"
 
 
 def test_user_role_of_an_unknown_account_or_role_is_refused(
@@ -230,6 +244,10 @@ def test_on_postgres_maintenance_needs_the_event_tables(
                              "--password", OLD)  # fmt: skip
     assert code == 0, err
     assert f"creating a new store at database {postgres_db.dsn}" in err
+    # A second admin, so that ana may step down.
+    code, _, err = fabledger(capsys, "admin", "create", "--email", "bob@example.com",
+                             "--password", OLD)  # fmt: skip
+    assert code == 0, err
     code, out, err = fabledger(capsys, "user", "role", "ana@example.com", "moderator")
     assert code == 0, err
     assert out.strip() == "ana@example.com: admin -> moderator"

@@ -163,7 +163,8 @@ def test_kafka_fed_views_and_the_relay_are_measured_from_their_stored_positions(
         assert value(samples, lag, view="usage", source="kafka") == 1
         assert value(samples, lag, view="usage", source="log") is None
         relay = "fabledger_relay_lag_events"
-        assert value(samples, relay, topic="fabledger.identity") == 1
+        # Registering writes two events: Registered and its EmailVerificationRequested.
+        assert value(samples, relay, topic="fabledger.identity") == 2
         assert value(samples, relay, topic="fabledger.developer") == 1
         refused = app.get("/api/ready")
         assert refused.status_code == 503 and "usage by 1" in refused.json()["error"]
@@ -172,7 +173,7 @@ def test_kafka_fed_views_and_the_relay_are_measured_from_their_stored_positions(
         with views.transaction() as cur:  # as the relay and the usage consumer record them
             cur.execute(
                 "INSERT INTO relay_positions (application, position, partition_heads)"
-                " VALUES ('identity', 1, '[1]')"
+                " VALUES ('identity', 2, '[2]')"
             )
             cur.execute(
                 "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset,"
@@ -181,7 +182,7 @@ def test_kafka_fed_views_and_the_relay_are_measured_from_their_stored_positions(
             )
             cur.execute(  # the users view follows the identity log: the one registration
                 "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset,"
-                " watermark, applied_position) VALUES (?, ?, 0, 2, 1, 1)",
+                " watermark, applied_position) VALUES (?, ?, 0, 3, 2, 2)",
                 ("fabledger.projection.users", "fabledger.identity"),
             )
         _, samples = scrape(app)

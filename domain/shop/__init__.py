@@ -1,0 +1,1 @@
+"""The shop context: settings and site content kept as events."""
