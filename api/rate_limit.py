@@ -40,14 +40,16 @@ limiter that counted the request), on every limited answer, successes too:
 and Retry-After (seconds) on a 429. render_headers() is the one place that writes them.
 
 The configuration is the shop setting "rate_limiter" (domain/rate_limits.py), read off
-the event loop through container.shop (1 s cache) and kept here for REFRESH_SECONDS: a
-change in another process applies within ~1.25 s, one in this process at once (forget()).
+the event loop through container.shop (1 s cache) and re-read here every REFRESH_SECONDS
+(CurrentLimits): a change in another process applies within ~1.25 s (at most 1.5 s),
+one in this process at once (forget()).
 Counters (infra/rate_limits.py) failing lets the request through: a counter outage must
 not turn into an API outage.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
@@ -87,7 +89,8 @@ from infra.bootstrap import Container
 from infra.rate_limits import Hit
 
 log = structlog.get_logger("fabledger.rate_limit")
-REFRESH_SECONDS = 0.25
+REFRESH_SECONDS = 0.25  # the configuration is re-read this often (in the background)
+USABLE_SECONDS = 0.5  # and used at most this long after its read began
 ROLE_SECONDS = 1.0
 ROLES_KEPT = 10_000  # tokens whose role is kept; beyond it the memory starts over
 UNLIMITED_PREFIX = "/api/v1/"
@@ -117,41 +120,46 @@ def classify(method: str, path: str) -> tuple[str, ...]:
 
 
 class CurrentLimits:
-    """The rate-limiter configuration as this process applies it (app.state.rate_limits)."""
+    """The rate-limiter configuration as this process applies it (app.state.rate_limits).
+
+    Read through container.shop (its own 1 s cache) in a worker thread. Past REFRESH_SECONDS
+    the value in hand is still used while one read runs in the background (no request waits
+    for it); past USABLE_SECONDS (a quiet spell, or a change made in this process) requests
+    wait for the read: a burst after a quiet hour must not run on the hour-old limits.
+    """
 
     def __init__(self) -> None:
         self._limits: RateLimits | None = None
-        self._fresh_until = 0.0
-        self._generation = 0  # bumped by forget(): a read begun before it is not fresh
+        self._read_at = -math.inf  # when the read of the value in hand began (monotonic)
+        self._generation = 0  # bumped by forget(): a read begun before it is not current
         self._reading: anyio.Event | None = None
+        self._background: asyncio.Task[None] | None = None  # held: the loop keeps weak refs
 
     def forget(self) -> None:
-        """Read the configuration again at the next request (this process changed it)."""
+        """Read the configuration again before the next request (this process changed it)."""
         self._generation += 1
-        self._fresh_until = 0.0
+        self._read_at = -math.inf
 
     def fresh(self) -> RateLimits | None:
-        """The configuration if it needs no read now (the common case: no await)."""
-        return self._limits if time.monotonic() < self._fresh_until else None
+        """The configuration if no read is due (the common case: no await at all)."""
+        return self._limits if time.monotonic() - self._read_at < REFRESH_SECONDS else None
 
     async def get(self, container: Container) -> RateLimits:
-        """The configuration, re-read (in a worker thread) at most every REFRESH_SECONDS.
-
-        Requests that find it stale wait for the one read in flight: serving the old value
-        meanwhile would apply a change of long ago to a burst that follows a quiet spell.
-        """
-        while self._limits is None or time.monotonic() >= self._fresh_until:
+        """The configuration: the value in hand while usable, else after a read."""
+        while True:
+            age = time.monotonic() - self._read_at
+            if self._limits is not None and age < USABLE_SECONDS:
+                if age >= REFRESH_SECONDS and self._reading is None:
+                    self._background = asyncio.get_running_loop().create_task(self._read(container))
+                return self._limits
             if self._reading is not None:
                 await self._reading.wait()
-                if self._limits is not None:
-                    return self._limits
-                continue
-            await self._read(container)
-        return self._limits
+            else:
+                await self._read(container)
 
     async def _read(self, container: Container) -> None:
         reading = self._reading = anyio.Event()
-        generation = self._generation
+        generation, started = self._generation, time.monotonic()
         try:
             value = await anyio.to_thread.run_sync(container.shop.value, SETTING_KEY)
             self._limits = RateLimits.from_value(value)
@@ -160,7 +168,7 @@ class CurrentLimits:
             self._limits = self._limits or DEFAULTS
         finally:
             if generation == self._generation:
-                self._fresh_until = time.monotonic() + REFRESH_SECONDS
+                self._read_at = started
             self._reading = None
             reading.set()
 

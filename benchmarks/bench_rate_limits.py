@@ -88,9 +88,6 @@ def build(data_dir: Path, database_url: str, limited: bool) -> tuple[FastAPI, Co
 
 def serve(data_dir: Path, database_url: str, port: int, limited: bool) -> None:
     """A benchmark server until SIGTERM."""
-    if os.environ.get("RL_REFRESH"):  # EXPERIMENT
-        import api.rate_limit
-        api.rate_limit.REFRESH_SECONDS = float(os.environ["RL_REFRESH"])
     app, container = build(data_dir, database_url, limited)
     try:
         uvicorn.run(

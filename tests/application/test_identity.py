@@ -178,7 +178,7 @@ def test_a_concurrent_write_to_the_user_is_reloaded_and_decided_again(
         calls.append(u.version)
         u.update_profile(username="racer2", display_name=None, actor="test")
 
-    saved = container.accounts._change(user.id, rename_after_a_competing_write)
+    saved = identity.change_user(user.id, rename_after_a_competing_write)
 
     assert len(calls) == 2 and calls[1] == calls[0] + 1
     stored = identity.get_user(user.id)

@@ -175,20 +175,27 @@ def test_kafka_fed_views_and_the_relay_are_measured_from_their_stored_positions(
                 "INSERT INTO relay_positions (application, position, partition_heads)"
                 " VALUES ('identity', 2, '[2]')"
             )
-            cur.execute(
-                "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset,"
-                " watermark, applied_position) VALUES (?, ?, 0, 2, 1, 1)",
-                ("fabledger.projection.usage", "fabledger.developer"),
-            )
-            cur.execute(  # the users view follows the identity log: the one registration
-                "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset,"
-                " watermark, applied_position) VALUES (?, ?, 0, 3, 2, 2)",
-                ("fabledger.projection.users", "fabledger.identity"),
-            )
+            # Every Kafka-fed view as its consumer records having applied its whole log.
+            container = app.app.state.container  # type: ignore[attr-defined]
+            for view, runner in container.projections.items():
+                head = runner.app.position()
+                if head:
+                    cur.execute(
+                        "INSERT INTO consumer_offsets (group_id, topic, partition,"
+                        " next_offset, watermark, applied_position) VALUES (?, ?, 0, ?, ?, ?)",
+                        (
+                            f"fabledger.projection.{view}",
+                            f"fabledger.{runner.app.name}",
+                            head + 1,
+                            head,
+                            head,
+                        ),
+                    )
         _, samples = scrape(app)
         assert value(samples, relay, topic="fabledger.identity") == 0
         assert value(samples, lag, view="usage", source="kafka") == 0
-        assert app.get("/api/ready").status_code == 200
+        ready = app.get("/api/ready")
+        assert ready.status_code == 200, ready.text
 
 
 def test_health_and_ready_are_documented_with_their_models(app: TestClient) -> None:

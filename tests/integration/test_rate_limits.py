@@ -5,28 +5,25 @@ headers (draft-ietf-httpapi-ratelimit-headers-08); an admin skips the general an
 limiters but never the auth one; a PUT changes a limit for the very next request and is
 recorded in the settings history; X-Forwarded-For counts only from a trusted proxy; a
 window ends and the client may go on. Each story builds its own app: counts start at zero.
-The PostgreSQL counters are checked directly: exact under concurrency, windows reset.
+(The PostgreSQL counters and the configuration refresh: test_rate_limit_parts.py.)
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.client_address import client_key, trusted_networks
 from api.rate_limit import ROLE_SECONDS
 from domain.rate_limits import DEFAULT_VALUE
-from infra.rate_limits import Hit, PostgresRateCounters
+from infra.rate_limits import Hit
 from tests.support.http import (
     CUBE_STL,
     PASSWORD,
@@ -38,7 +35,6 @@ from tests.support.http import (
     staff,
     upload,
 )
-from tests.support.postgres import PostgresDatabase
 
 QUOTE = {"material": "PLA", "dim_x_mm": 20, "dim_y_mm": 20, "dim_z_mm": 20, "volume_cm3": 8}
 ITEM = re.compile(r'"(?P<name>[a-z_]+)"((?:;[a-z]+=\d+)*)')
@@ -267,6 +263,8 @@ def test_a_change_is_a_settings_event_with_its_actor_and_previous_value(
 
 
 def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="trusted_proxies"):  # at start, not at a request
+        create_app(app_settings(tmp_path, trusted_proxies="10.0.0.0/8, 300.1.1.1/8"))
     settings = app_settings(tmp_path, rate_limits_enabled=True, trusted_proxies="10.0.0.0/8")
     app = create_app(settings)
     with TestClient(app, client=("10.0.0.5", 4000)) as proxy:
@@ -285,29 +283,6 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
         forged = {"X-Forwarded-For": "203.0.113.99"}
         statuses = [direct.get("/api/materials", headers=forged).status_code for _ in range(3)]
         assert statuses == [200, 200, 429]  # counted as the peer it is, whatever it says
-
-
-def test_the_client_is_the_rightmost_address_no_trusted_proxy_wrote() -> None:
-    trusted = trusted_networks("10.0.0.0/8, fd00::/8")
-
-    def key(peer: str, forwarded: str | None = None, proxies: Any = trusted) -> str:
-        headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
-        return client_key({"client": (peer, 1), "headers": headers}, proxies)
-
-    assert key("10.1.1.1", "1.1.1.1, 2.2.2.2, 10.2.2.2") == "2.2.2.2"
-    assert key("10.1.1.1", "10.3.3.3, 10.2.2.2") == "10.3.3.3"  # all ours: the farthest
-    assert key("10.1.1.1", "nonsense, 10.2.2.2") == "10.2.2.2"  # a hop we trust, no further
-    assert key("10.1.1.1", "[2001:db8::1]:443") == "2001:db8::/64"
-    assert key("10.1.1.1", "5.5.5.5:8080") == "5.5.5.5"
-    assert key("10.1.1.1") == "10.1.1.1"  # a proxy sent no header: the proxy it is
-    assert key("8.8.8.8", "1.1.1.1") == "8.8.8.8"
-    assert key("2001:db8:1:2:3::9", proxies=()) == "2001:db8:1:2::/64"  # a host holds a /64
-    assert key("::ffff:192.0.2.1", proxies=()) == "192.0.2.1"
-    assert key("fd00::1", "1.2.3.4") == "1.2.3.4"
-    with pytest.raises(ValueError, match="trusted_proxies"):
-        trusted_networks("10.0.0.0/8, not-a-network")
-    with pytest.raises(ValueError, match="trusted_proxies"):
-        create_app(app_settings(Path("/nonexistent"), trusted_proxies="300.1.1.1/8"))
 
 
 def test_a_window_ends_and_the_client_may_go_on(client: TestClient) -> None:
@@ -372,43 +347,3 @@ def test_the_document_names_429_where_a_limiter_can_refuse(tmp_path: Path) -> No
         assert all({"RateLimit-Policy", "RateLimit"} <= set(r["headers"]) for r in successes)
     for path, method in (("/api/v1/ping", "get"), ("/api/ready", "get"), ("/api/health", "get")):
         assert "429" not in paths[path][method]["responses"], path
-
-
-# --- the shared counters on PostgreSQL ---------------------------------------------------
-
-
-def test_postgres_counters_are_exact_across_threads_and_reset_per_window(
-    postgres_db: PostgresDatabase,
-) -> None:
-    now = [3600.0 * 500_000 + 10]
-    first = PostgresRateCounters(postgres_db.dsn, clock=lambda: now[0])
-    second = PostgresRateCounters(postgres_db.dsn, clock=lambda: now[0])  # another process
-    seen: list[int] = []
-    lock = threading.Lock()
-
-    def hammer(counters: PostgresRateCounters) -> None:
-        for _ in range(25):
-            (hit,) = counters.hit([("general:3600:192.0.2.1", 3600)])
-            with lock:
-                seen.append(hit.hits)
-
-    try:
-        threads = [threading.Thread(target=hammer, args=(c,)) for c in (first, second) * 4]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(seen) == list(range(1, 201))  # every count once: no lost update
-
-        both = first.hit([("general:3600:192.0.2.1", 3600), ("quote:900:192.0.2.1", 900)])
-        assert [h.hits for h in both] == [201, 1]
-        assert both[0].reset_seconds == pytest.approx(3590)
-        now[0] += 3600  # the next window: a new row; the old one is swept
-        (fresh,) = second.hit([("general:3600:192.0.2.1", 3600)])
-        assert fresh.hits == 1
-        with psycopg.connect(postgres_db.dsn) as conn:
-            rows = conn.execute("SELECT bucket, hits FROM rate_limit_hits ORDER BY 1").fetchall()
-        assert rows == [("general:3600:192.0.2.1", 1)]
-    finally:
-        first.close()
-        second.close()
