@@ -109,6 +109,25 @@ async def session_caller(caller: Annotated[Caller, Depends(any_caller)]) -> Call
 CallerDep = Annotated[Caller, Depends(session_caller)]
 
 
+def maybe_caller(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(SESSION)],
+) -> Caller | None:
+    """The signed-in caller of a public route that shows its owner more; None for anonymous.
+
+    A token that is sent must be good (401 otherwise), and be a session JWT (403 for a PAT).
+    """
+    if credentials is None:
+        return None
+    caller = current_caller(container, credentials)
+    if caller.pat is not None:
+        raise Forbidden(JWT_ONLY)
+    return caller
+
+
+MaybeCallerDep = Annotated[Caller | None, Depends(maybe_caller)]
+
+
 def require_role(*roles: str) -> Callable[[Caller], Coroutine[Any, Any, Caller]]:
     """A JWT-only dependency that lets only these roles through (403 for the rest)."""
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 
 import structlog
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from domain.model_media import MAX_IMAGE_BYTES
 
 log = structlog.get_logger("fabledger.http")
 UPLOAD_PATHS: tuple[str, ...] = (
@@ -17,6 +20,8 @@ UPLOAD_PATHS: tuple[str, ...] = (
     "/api/v1/dfm/quick_info",
     "/api/v1/dfm/analyze",
 )
+# Preview image uploads (owner and staff): their own cap, the issue's 10 MB.
+IMAGE_PATH = re.compile(r"^/api/(admin/)?models/[^/]+/image$")
 OPEN_CORS_PREFIX = "/api/v1/"
 CORS_HEADERS = [
     (b"access-control-allow-origin", b"*"),
@@ -110,15 +115,26 @@ class OpenCors:
 class BodyLimit:
     """Refuses a request body past its cap while it streams in (Content-Length can lie).
 
-    The upload paths take a model file (the file cap); every other body is JSON or a small
-    form (the JSON cap), so no caller makes the server hold a body it never needed.
+    The upload paths take a model file (the file cap), the preview image paths an image
+    (10 MB); every other body is JSON or a small form (the JSON cap), so no caller makes
+    the server hold a body it never needed.
     """
 
-    def __init__(self, app: ASGIApp, upload_bytes: int, json_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        upload_bytes: int,
+        json_bytes: int,
+        image_bytes: int = MAX_IMAGE_BYTES,
+    ) -> None:
         self.app = app
         self.upload = (
             upload_bytes + MULTIPART_OVERHEAD,
             f"file is larger than the {upload_bytes // MB} MB limit",
+        )
+        self.image = (
+            image_bytes + MULTIPART_OVERHEAD,
+            f"image: larger than the {image_bytes // MB} MB limit",
         )
         self.json = (json_bytes, f"request body is larger than the {_size(json_bytes)} limit")
 
@@ -126,7 +142,13 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        max_body, message = self.upload if scope["path"] in UPLOAD_PATHS else self.json
+        path = scope["path"]
+        if path in UPLOAD_PATHS:
+            max_body, message = self.upload
+        elif IMAGE_PATH.match(path):
+            max_body, message = self.image
+        else:
+            max_body, message = self.json
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > max_body:
                 await _reject(send, message)

@@ -54,3 +54,12 @@ def refuse_empty_fields(form: FormData, names: tuple[str, ...]) -> None:
         value: Any = form.get(name)
         if isinstance(value, str) and not value.strip():
             raise InvalidInput(f"{name}: must not be empty (leave the field out for the default)")
+
+
+def changes_of(body: BaseModel, clearable: frozenset[str]) -> dict[str, Any]:
+    """A PATCH body's changes: the fields sent, where null clears a field in `clearable` and
+    keeps any other. A body that sends no field at all is refused."""
+    sent = body.model_dump(exclude_unset=True)
+    if not sent:
+        raise InvalidInput("give at least one field to change")
+    return {k: v for k, v in sent.items() if v is not None or k in clearable}

@@ -6,23 +6,25 @@ import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from application.coupons import Coupons
 from application.ordering import OrderingApp, new_tracking_number
 from application.ports import MeshAnalyzer, ModelStore, StoredModel, UploadSession
 from application.quoting import Quoter, QuoteRequest
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.models import MeshSummary
 from domain.orders import Order
-from domain.pricing import PartGeometry
+from domain.pricing import PartGeometry, PriceBreakdown
 
 MAX_IDEMPOTENCY_KEY = 255
 
 
 @dataclass(frozen=True)
 class CheckoutRequest:
-    """A customer's checkout: a new file or an earlier upload session, and their choices."""
+    """A customer's checkout: a new file, an earlier upload session or a catalog model, and
+    their choices."""
 
     customer_id: str
     customer_email: str
@@ -39,6 +41,30 @@ class CheckoutRequest:
     session_id: str | None = None
     idempotency_key: str | None = None
     shipping_method: str | None = None  # a shipping partner's slug or id; None: the default
+    catalog_model_id: str | None = None  # a catalog model instead of a file or a session
+    coupon_code: str | None = None  # redeemed in the same save as the order
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """A catalog model as checkout needs it: its file, geometry and fixed price (if any)."""
+
+    model_id: str
+    file: StoredModel
+    summary: MeshSummary
+    price_paise: int | None  # per copy before GST; None: the cost engine prices it
+
+
+class CatalogSource(Protocol):
+    """The catalog models a customer may order (application.catalog_models)."""
+
+    def orderable(self, model_id: str, customer_id: str) -> CatalogItem:
+        """The model if it is listed or the customer's own; NotFound otherwise."""
+        ...
+
+    def file_for_order(self, item: CatalogItem) -> StoredModel:
+        """The model's file copied among the order files (the order outlives the model)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -65,12 +91,20 @@ class Checkout:
     """Turns uploads and checkouts into analysed, priced, placed orders."""
 
     def __init__(
-        self, ordering: OrderingApp, quoter: Quoter, analyzer: MeshAnalyzer, models: ModelStore
+        self,
+        ordering: OrderingApp,
+        quoter: Quoter,
+        analyzer: MeshAnalyzer,
+        models: ModelStore,
+        catalog: CatalogSource | None = None,  # None: no catalog models to order
+        coupons: Coupons | None = None,
     ) -> None:
         self.ordering = ordering
         self.quoter = quoter
         self.analyzer = analyzer
         self.models = models
+        self.catalog = catalog
+        self.coupons = coupons or Coupons(ordering)
 
     def upload(self, owner_id: str, data: bytes, filename: str) -> UploadSession:
         """Analyse a file, keep it, and open an upload session for a later checkout."""
@@ -88,14 +122,15 @@ class Checkout:
 
     def place(self, request: CheckoutRequest) -> CheckoutResult:
         """Place the order; a retry with the same Idempotency-Key returns the first one."""
-        model_sha256 = self._model_sha256(request)
+        item = self._catalog_item(request)
+        model_sha256 = item.file.sha256 if item else self._model_sha256(request)
         fingerprint = _fingerprint(request, model_sha256)
         order_id = _order_id(request)
         existing = self.ordering.find(order_id, Order)
         if existing is not None:
             return self._replayed(existing, fingerprint)
 
-        stored, summary = self._analysed_model(request)
+        stored, summary = self._analysed_model(request, item)
         price = self.quoter.quote(
             QuoteRequest(
                 geometry=geometry_of(summary),
@@ -107,30 +142,47 @@ class Checkout:
                 fulfillment=request.fulfillment,
                 shipping_zip=(request.shipping_address or {}).get("zip"),
                 shipping_method=request.shipping_method,
+                unit_price_paise=item.price_paise if item else None,
             )
         )
-        order = Order.place(
-            order_id=order_id,
-            customer_id=request.customer_id,
-            customer_email=request.customer_email,
-            tracking_number=new_tracking_number(),
-            group_id=None,
-            model={**summary.to_dict(), **asdict(stored)},
-            material=price.material,
-            color=price.color,
-            quantity=request.quantity,
-            infill_pct=request.infill_pct,
-            fulfillment=request.fulfillment,
-            priority=request.priority,
-            shipping_address=request.shipping_address
-            if request.fulfillment == "shipping"
-            else None,
-            customer_notes=request.notes,
-            price=price.to_dict(),
-            settings_version=price.settings_version,
-            request_fingerprint=fingerprint,
-            actor=f"customer:{request.customer_id}",
-        )
+        tracking_number = new_tracking_number()
+
+        def build(price: PriceBreakdown) -> Order:
+            return Order.place(
+                order_id=order_id,
+                customer_id=request.customer_id,
+                customer_email=request.customer_email,
+                tracking_number=tracking_number,
+                group_id=None,
+                model={**summary.to_dict(), **asdict(stored), **_catalog_reference(item)},
+                material=price.material,
+                color=price.color,
+                quantity=request.quantity,
+                infill_pct=request.infill_pct,
+                fulfillment=request.fulfillment,
+                priority=request.priority,
+                shipping_address=request.shipping_address
+                if request.fulfillment == "shipping"
+                else None,
+                customer_notes=request.notes,
+                price=price.to_dict(),
+                settings_version=price.settings_version,
+                request_fingerprint=fingerprint,
+                actor=f"customer:{request.customer_id}",
+            )
+
+        if request.coupon_code is not None:
+            placed = self.coupons.redeem_with(
+                price,
+                request.coupon_code,
+                customer_id=request.customer_id,
+                order_id=order_id,
+                build=build,
+            )
+            if placed is None:  # a concurrent retry with the same key won the race
+                return self._replayed(self.ordering.get_order(order_id), fingerprint)
+            return CheckoutResult(order=placed[0], position=placed[1], created=True)
+        order = build(price)
         try:
             position = self.ordering.save_new(order)
         except Conflict:
@@ -148,7 +200,22 @@ class Checkout:
             return hashlib.sha256(request.model_bytes).hexdigest()
         return self._session(request).model.sha256
 
-    def _analysed_model(self, request: CheckoutRequest) -> tuple[StoredModel, MeshSummary]:
+    def _catalog_item(self, request: CheckoutRequest) -> CatalogItem | None:
+        """The catalog model ordered, if any; refuses a request naming more than one model."""
+        sent = [request.model_bytes is not None, bool(request.session_id)]
+        if not request.catalog_model_id:
+            return None
+        if any(sent):
+            raise InvalidInput("send one of model_file, session_id or catalog_model_id, not two")
+        if self.catalog is None:
+            raise NotFound("catalog model not found")
+        return self.catalog.orderable(request.catalog_model_id, request.customer_id)
+
+    def _analysed_model(
+        self, request: CheckoutRequest, item: CatalogItem | None = None
+    ) -> tuple[StoredModel, MeshSummary]:
+        if item is not None and self.catalog is not None:
+            return self.catalog.file_for_order(item), item.summary
         if request.model_bytes is not None:
             summary = self.analyzer.analyze(request.model_bytes, request.filename or "")
             return self.models.put_model(request.model_bytes, request.filename or ""), summary
@@ -162,6 +229,11 @@ class Checkout:
         if session is None or session.owner_id != request.customer_id:
             raise NotFound("upload session not found; upload the model again")
         return session
+
+
+def _catalog_reference(item: CatalogItem | None) -> dict[str, str]:
+    """What an order of a catalog model records of it, besides the file and geometry."""
+    return {"catalog_model_id": item.model_id} if item else {}
 
 
 def _order_id(request: CheckoutRequest) -> UUID:
@@ -181,7 +253,7 @@ def _fingerprint(request: CheckoutRequest, model_sha256: str) -> str:
         for k, v in asdict(request).items()
         if k not in ("model_bytes", "session_id", "idempotency_key", "filename")
         # Added later: left out when unset, so keys of earlier orders keep their fingerprint.
-        and not (k == "shipping_method" and v is None)
+        and not (k in ("shipping_method", "catalog_model_id", "coupon_code") and v is None)
     }
     choices["model_sha256"] = model_sha256
     return hashlib.sha256(json.dumps(choices, sort_keys=True).encode()).hexdigest()

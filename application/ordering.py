@@ -12,11 +12,14 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from application.base import FabApplication
-from domain.errors import InvalidInput, NotFound
+from domain.coupons import Coupon, coupon_id_for
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.orders import Order
 
 # Crockford's base32 without look-alike letters: easy to read out over the phone.
 _TRACKING_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# A cancellation that gives a coupon use back races checkouts on the coupon's stream.
+COUPON_RETRIES = 20
 # Event attributes that describe the stream rather than the change.
 _EVENT_META = ("originator_id", "originator_version", "timestamp", "originator_topic")
 
@@ -61,10 +64,33 @@ class OrderingApp(FabApplication):
         return order
 
     def change_status(self, order_id: UUID, status: str, *, actor: str) -> tuple[Order, int]:
-        """Move an order along the FSM; a concurrent change makes this a Conflict."""
-        order = self.get_order(order_id)
-        order.change_status(status, actor=actor)
-        return order, self.save_new(order)
+        """Move an order along the FSM; a concurrent change makes this a Conflict.
+
+        Cancelling an unpaid order that redeemed a coupon gives the use back in the same
+        save (Coupon.Released): a redemption is never left behind by its order. A race on
+        the coupon's stream (a checkout redeeming it) is retried; one on the order is not.
+        """
+        for _ in range(COUPON_RETRIES):
+            order = self.get_order(order_id)
+            seen = order.version
+            order.change_status(status, actor=actor)
+            coupon = self._released_coupon(order, actor)
+            if coupon is None:
+                return order, self.save_new(order)
+            try:
+                return order, self.save_new(order, coupon)
+            except Conflict:
+                if self.get_order(order_id).version != seen:
+                    raise  # the order itself changed meanwhile
+        raise Conflict("the order's coupon is too busy; retry")
+
+    def _released_coupon(self, order: Order, actor: str) -> Coupon | None:
+        """The order's coupon with its use given back, when the order returns one."""
+        code = order.coupon_to_give_back()
+        coupon = None if code is None else self.find(coupon_id_for(code), Coupon)
+        if coupon is None or not coupon.release(order_id=str(order.id), actor=actor):
+            return None
+        return coupon
 
     def confirm_payment(
         self, order_id: UUID, *, actor: str, method: str = "manual", reference: str = ""

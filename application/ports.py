@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
+from uuid import UUID
 
 from domain.catalog import PrinterProfile
 from domain.models import MeshSummary
@@ -213,4 +215,60 @@ class QrCodes(Protocol):
 
     def png_data_uri(self, text: str) -> str:
         """A data:image/png;base64,... URI of the QR code."""
+        ...
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    """An uploaded picture after sanitising: re-encoded pixels only, no metadata."""
+
+    format: str  # jpeg, png or webp (domain.model_media.IMAGE_FORMATS)
+    width: int
+    height: int
+    data: bytes
+    sha256: str  # of `data`, the re-encoded bytes
+
+
+class ImageSanitiser(Protocol):
+    """Recognises an image by its content and re-encodes its pixels, within limits."""
+
+    def clean(self, data: bytes) -> CleanImage:
+        """The re-encoded image; FileTooLarge past the byte cap, InvalidInput for anything
+        that is not a whole JPEG, PNG or WebP within the pixel cap."""
+        ...
+
+
+class ImageStore(Protocol):
+    """Keeps sanitised preview images, addressed by their content hash."""
+
+    def put(self, image: CleanImage) -> None:
+        """Store the bytes (idempotent by content)."""
+        ...
+
+    def read(self, sha256: str, format: str) -> bytes | None:
+        """The stored bytes, or None when they are missing."""
+        ...
+
+
+class CatalogFiles(Protocol):
+    """Catalog models' files, one per model, deleted with it (orders keep their own copies)."""
+
+    def put(self, model_id: UUID, data: bytes) -> None:
+        """Keep the bytes of a new catalog model."""
+        ...
+
+    def put_upload(self, model_id: UUID, upload: StoredModel) -> None:
+        """Keep a copy of an uploaded file (an upload session's) for a shared model."""
+        ...
+
+    def path(self, model_id: UUID) -> Path | None:
+        """Where the model's file is, to stream it; None when there is none."""
+        ...
+
+    def delete(self, model_id: UUID) -> None:
+        """Remove the model's file (nothing when it is gone already)."""
+        ...
+
+    def copy_for_order(self, model_id: UUID, file: StoredModel) -> StoredModel:
+        """The file in the order files (content-addressed), so the order outlives the model."""
         ...

@@ -8,10 +8,11 @@ from decimal import Decimal
 
 from application.catalog import CatalogApp
 from domain.catalog import CostSettings, Material, PrinterProfile
+from domain.coupons import discount_as_applied
 from domain.errors import InvalidInput
 from domain.money import from_paise
 from domain.orders import Order
-from domain.pricing import PartGeometry, PriceBreakdown, quote
+from domain.pricing import PartGeometry, PriceBreakdown, goods_paise, quote, with_discount
 from domain.printability import require_fit, require_printable
 from domain.shipping import FULFILLMENT_METHODS
 
@@ -75,6 +76,7 @@ class PricePreview:
         spec = order.price.get("material_spec")
         material = Material.from_dict(spec) if spec else self.catalog.material(order.material)
         model = order.model
+        fixed = order.price.get("catalog_unit_price_paise")  # a catalog model's fixed price
         geometry = PartGeometry(
             dim_x_mm=model["dim_x_mm"],
             dim_y_mm=model["dim_y_mm"],
@@ -82,7 +84,7 @@ class PricePreview:
             volume_cm3=model["volume_cm3"],
             surface_area_cm2=model.get("surface_area_cm2"),
         )
-        return quote(
+        price = quote(
             geometry,
             material,
             printer,
@@ -92,7 +94,12 @@ class PricePreview:
             priority=order.priority,
             color=order.color,
             shipping_cost=from_paise(order.price["shipping_paise"]),
+            unit_price=None if fixed is None else from_paise(fixed),
         )
+        coupon = order.price.get("coupon")
+        if coupon:  # the coupon's line, recomputed from the terms the order recorded
+            price = with_discount(price, discount_as_applied(coupon, goods_paise(price)), coupon)
+        return price
 
     def _settings(self, version: int | None) -> tuple[CostSettings, PrinterProfile]:
         return self.catalog.pricing() if version is None else self.catalog.pricing_at(version)

@@ -11,6 +11,7 @@ from application.shipping import ShippingApp
 from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import InvalidInput
 from domain.fleet.selection import FleetChoice, printable_on_any
+from domain.money import from_paise
 from domain.pricing import (
     PartGeometry,
     PriceBreakdown,
@@ -33,6 +34,7 @@ class QuoteRequest:
     fulfillment: str
     shipping_zip: str | None
     shipping_method: str | None = None  # a partner's id or slug; None: Speed Post
+    unit_price_paise: int | None = None  # a catalog model's fixed price per copy before GST
 
 
 class Quoter:
@@ -81,6 +83,7 @@ class Quoter:
         # Shipping is priced by weight, which only the print estimate knows.
         estimate = estimate_print(request.geometry, material, printer, settings, request.infill_pct)
         shipping = self.shipping_cost(request, estimate.grams * request.quantity, origin_pincode)
+        fixed = request.unit_price_paise
         price = quote(
             request.geometry,
             material,
@@ -91,6 +94,7 @@ class Quoter:
             priority=request.priority,
             color=request.color,
             shipping_cost=shipping,
+            unit_price=None if fixed is None else from_paise(fixed),
         )
         if request.fulfillment == "pickup" or self.shipping is None:
             return price

@@ -19,10 +19,8 @@ Also shown: the load query alone, and the first call (cold distance cache). Full
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -32,14 +30,14 @@ from benchmarks.support import (
     Result,
     fmt_seconds,
     main_with_postgres,
+    on_both_stores,
     print_table,
     section,
 )
 from domain.fleet.eligibility import OrderNeeds, rank
 from domain.fleet.printers import Printer, PrinterSpec
 from domain.orders import Order
-from infra.bootstrap import Container, bootstrap
-from infra.settings import Settings
+from infra.bootstrap import Container
 
 GOAL_P50_MS = 20.0
 SAVE_BATCH = 250
@@ -182,35 +180,9 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def _container(data_dir: Path, dsn: str) -> Container:
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=dsn,
-        jwt_secret="bench-secret-that-is-long-enough-for-hs256",
-    )
-    return bootstrap(settings)
-
-
 def run(options: Options, pg: PgTarget | None) -> list[Result]:
     """SQLite, then PostgreSQL when a server is available."""
-    results: list[Result] = []
-    with tempfile.TemporaryDirectory(prefix="fabledger-bench-eligible-") as tmp:
-        container = _container(Path(tmp), "")
-        try:
-            results += measure("sqlite", container, options)
-        finally:
-            container.close()
-    if pg is not None:
-        with (
-            pg.database("eligible") as dsn,
-            tempfile.TemporaryDirectory(prefix="fabledger-bench-eligible-") as tmp,
-        ):
-            container = _container(Path(tmp), dsn)
-            try:
-                results += measure("postgres", container, options)
-            finally:
-                container.close()
-    return results
+    return on_both_stores("eligible", measure, options, pg)
 
 
 def main(argv: list[str] | None = None) -> None:

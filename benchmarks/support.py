@@ -13,6 +13,7 @@ import platform
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -319,3 +320,37 @@ def main_with_postgres(
         print_machine_info(pg.facts() if pg else ())
         results = run(options, pg)
     print_summary(results)
+
+
+def on_both_stores(
+    name: str,
+    measure: Callable[[str, Any, Options], list[Result]],
+    options: Options,
+    pg: PgTarget | None,
+) -> list[Result]:
+    """`measure(backend, container, options)` on a fresh SQLite container, then on a fresh
+    PostgreSQL one when a server is available (rate limits off: one client address)."""
+    from infra.bootstrap import bootstrap  # the app's graph: only the benches that use it
+    from infra.settings import Settings
+
+    def measured(backend: str, data_dir: str, dsn: str) -> list[Result]:
+        container = bootstrap(
+            Settings(
+                data_dir=Path(data_dir),
+                database_url=dsn,
+                jwt_secret="bench-secret-that-is-long-enough-for-hs256",
+                rate_limits_enabled=False,
+            )
+        )
+        try:
+            return measure(backend, container, options)
+        finally:
+            container.close()
+
+    prefix = f"fabledger-bench-{name}-"
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        results = measured("sqlite", tmp, "")
+    if pg is not None:
+        with pg.database(name) as dsn, tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+            results += measured("postgres", tmp, dsn)
+    return results

@@ -161,6 +161,13 @@ class Order(Aggregate):
                 raise InvalidInput(f"shipping orders need {', '.join(missing)}")
         return cls(id=order_id, **details)
 
+    def coupon_to_give_back(self) -> str | None:
+        """The code of the coupon whose use this order returns: cancelled before payment."""
+        coupon = self.price.get("coupon")
+        if self.status != CANCELLED or self.is_paid or not coupon:
+            return None
+        return str(coupon["code"])
+
     # --- commands -----------------------------------------------------------------
 
     def change_status(self, to_status: str, *, actor: str) -> None:

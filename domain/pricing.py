@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -137,8 +137,13 @@ _MONEY_FIELDS = (
     "material_cost_display",
     "printing_cost_display",
     "unit_price",
+    "discount",
 )
-_PRICED_WITH = ("printer", "material_spec", "shipping_method")
+# Lines added after orders were first stored: an older order has none of them (zero).
+_LATER_MONEY = ("discount",)
+_COUPON_LINES = ("discount", "coupon")  # stored only when a coupon discounted the price
+_PRICED_WITH = ("printer", "material_spec", "shipping_method", "coupon")
+_FIXED = "catalog_unit_price"  # optional money, stored only when set
 _CUSTOMER_FIELDS = (
     "currency",
     "material",
@@ -158,6 +163,8 @@ _CUSTOMER_FIELDS = (
     "total",
     "unit_price",
     "shipping_method",
+    "discount",
+    "coupon_code",
 )
 
 
@@ -167,8 +174,9 @@ class PriceBreakdown:
 
     Money is Decimal rounded to paise; every total is the sum of already-rounded lines:
     subtotal = material + electricity + setup + overhead + margin,
-    pre_tax_total = subtotal + priority_surcharge, total = pre_tax_total + gst + shipping,
-    material_cost_display + printing_cost_display = subtotal.
+    pre_tax_total = subtotal + priority_surcharge - discount (the taxable value),
+    total = pre_tax_total + gst + shipping, material_cost_display + printing_cost_display =
+    subtotal.
     """
 
     currency: str
@@ -205,16 +213,26 @@ class PriceBreakdown:
     printer: dict[str, Any] | None = None
     material_spec: dict[str, Any] | None = None
     shipping_method: str | None = None  # the partner that priced the shipping line
+    # A coupon's line before GST (with_discount), and what the price recorded of the coupon.
+    discount: Decimal = Decimal("0.00")
+    coupon: dict[str, Any] | None = None
+    # A catalog model's fixed price per copy before GST (None: the engine priced the part).
+    catalog_unit_price: Decimal | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Stored form: money lines as `<line>_paise` ints, gst_pct as a decimal string."""
         data: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name in _COUPON_LINES and not value:
+                continue  # absent without a coupon: such prices keep their stored form
             if f.name in _MONEY_FIELDS:
                 data[f"{f.name}_paise"] = to_paise(value)
             elif f.name == "gst_pct":
                 data[f.name] = decimal_text(value)
+            elif f.name == _FIXED:
+                if value is not None:  # absent when unset: engine prices keep their stored form
+                    data[f"{_FIXED}_paise"] = to_paise(value)
             else:
                 data[f.name] = value
         return data
@@ -224,12 +242,17 @@ class PriceBreakdown:
         """Rebuild from the stored form (to_dict() output; upcast_price_v1 for version 1)."""
         values: dict[str, Any] = {}
         for f in fields(cls):
-            if f.name in _MONEY_FIELDS:
+            if f.name in _LATER_MONEY:
+                values[f.name] = from_paise(data.get(f"{f.name}_paise", 0))
+            elif f.name in _MONEY_FIELDS:
                 values[f.name] = from_paise(data[f"{f.name}_paise"])
             elif f.name == "gst_pct":
                 values[f.name] = as_decimal(data[f.name], f.name)
             elif f.name in _PRICED_WITH:
                 values[f.name] = data.get(f.name)
+            elif f.name == _FIXED:
+                fixed = data.get(f"{_FIXED}_paise")
+                values[f.name] = None if fixed is None else from_paise(fixed)
             else:
                 values[f.name] = data[f.name]
         return cls(**values)
@@ -243,8 +266,11 @@ class PriceBreakdown:
                 data[f.name] = rupees_json(to_paise(value))
             elif f.name == "gst_pct":
                 data[f.name] = float(value)
+            elif f.name == _FIXED:
+                data[f.name] = None if value is None else rupees_json(to_paise(value))
             else:
                 data[f.name] = value
+        data["coupon_code"] = self.coupon["code"] if self.coupon else None
         return data
 
     def customer_view(self) -> dict[str, Any]:
@@ -301,13 +327,22 @@ def quote(
     priority: bool,
     color: str | None,
     shipping_cost: Decimal,
+    unit_price: Decimal | None = None,
 ) -> PriceBreakdown:
     """Price an order line bottom-up: material, electricity, setup, overhead, margin, priority, GST.
 
     Shipping (already including the carrier's own GST) is added after our GST, never taxed.
+
+    A catalog model with a fixed price (`unit_price`, per copy before GST) is sold at it:
+    the subtotal is that price times the quantity, whatever the material or infill, and
+    the margin is what is left of it after the engine's costs (negative when the price is
+    below cost: staff see what the fixed price earns). Priority, GST and shipping apply
+    to it as to any price.
     """
     _validate_quantity(quantity)
     _validate_shipping(shipping_cost)
+    if unit_price is not None and (not unit_price.is_finite() or unit_price < 0):
+        raise InvalidInput(f"a catalog price must be a non-negative amount, got {unit_price!r}")
     chosen_color = material.resolve_color(color)
     est = estimate_print(geometry, material, printer, settings, infill_pct)
     grams_total = est.grams * quantity
@@ -319,8 +354,12 @@ def quote(
     setup = _money(_dec(settings.setup_fee))
     direct = material_cost + electricity + setup
     overhead = _pct(direct, settings.overhead_pct)
-    margin = _pct(direct + overhead, settings.margin_pct)
-    subtotal = direct + overhead + margin
+    if unit_price is None:
+        margin = _pct(direct + overhead, settings.margin_pct)
+        subtotal = direct + overhead + margin
+    else:
+        subtotal = _money(unit_price * quantity)
+        margin = subtotal - direct - overhead
     surcharge = _pct(subtotal, settings.priority_surcharge_pct) if priority else _money(Decimal(0))
     pre_tax = subtotal + surcharge
     gst = _pct(pre_tax, settings.gst_pct)
@@ -329,7 +368,8 @@ def quote(
     # The customer sees two lines; the printing share is rounded and material takes the rest,
     # so the pair always sums to the subtotal to the paisa.
     hidden = electricity + setup + overhead + margin
-    printing_display = _pct(hidden, settings.display_printing_share_pct)
+    # Only a fixed price below the material's cost makes `hidden` negative: no negative line.
+    printing_display = _pct(max(hidden, Decimal(0)), settings.display_printing_share_pct)
     material_display = material_cost + hidden - printing_display
 
     return PriceBreakdown(
@@ -364,4 +404,39 @@ def quote(
         unit_price=_money(pre_tax / quantity),
         printer=printer.to_dict(),
         material_spec=material.to_dict(),
+        catalog_unit_price=None if unit_price is None else _money(unit_price),
+    )
+
+
+def goods_paise(price: PriceBreakdown) -> int:
+    """What a coupon discounts: the goods before GST (subtotal and priority), never shipping."""
+    return to_paise(price.subtotal + price.priority_surcharge)
+
+
+def with_discount(
+    price: PriceBreakdown, discount_paise: int, coupon: Mapping[str, Any]
+) -> PriceBreakdown:
+    """The price with a coupon's discount as its own line before GST.
+
+    GST is computed on the discounted value: under Indian GST a discount shown on the
+    invoice at the time of supply is not part of the taxable value (CGST Act s. 15(3)(a)).
+    Shipping is never discounted (it is the carrier's price, passed on). Rounded once: the
+    discount is whole paise, GST is rounded like every line (domain.money.round_to_paise).
+    """
+    if price.discount:
+        raise ValueError("the price already carries a discount")
+    goods = price.subtotal + price.priority_surcharge
+    discount = from_paise(discount_paise)
+    if not 0 <= discount <= goods:
+        raise ValueError(f"a discount of {discount} does not fit goods worth {goods}")
+    pre_tax = goods - discount
+    gst = _pct(pre_tax, price.gst_pct)
+    return replace(
+        price,
+        discount=discount,
+        coupon=dict(coupon),
+        pre_tax_total=pre_tax,
+        gst=gst,
+        total=pre_tax + gst + price.shipping,
+        unit_price=_money(pre_tax / price.quantity),
     )

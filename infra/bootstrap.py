@@ -10,24 +10,30 @@ from application.accounts import Accounts
 from application.assignment import PrinterAssignment
 from application.base import FabApplication
 from application.catalog import CatalogApp
+from application.catalog_models import CatalogModels
 from application.checkout import Checkout
+from application.coupons import Coupons
 from application.developer import DeveloperApp
 from application.dfm import DfmService
 from application.fleet import FleetApp
 from application.identity import IdentityApp
+from application.model_media import ModelMedia
 from application.ordering import OrderingApp
 from application.print_config import PrintConfig
+from application.promos import Promos
 from application.quoting import Quoter
+from application.seo import SeoPages
 from application.shipping import ShippingApp
 from application.shop import ShopApp
 from application.staff import StaffManagement
 from application.two_factor import TwoFactor
 from infra.access_log import BatchedAccessLog
 from infra.dfm import TrimeshDfmAnalyzer
+from infra.images import FileImageStore, PillowImageSanitiser, image_gate
 from infra.kafka.positions import KafkaViewPosition, kafka_positions
 from infra.mailer import build_mailer
 from infra.mesh import SandboxedMeshAnalyzer, UploadGate
-from infra.model_store import FileModelStore
+from infra.model_store import FileCatalogFiles, FileModelStore
 from infra.passwords import Argon2Hasher
 from infra.pincodes import OfflinePinDirectory
 from infra.rate_limits import RateCounters, rate_counters
@@ -39,7 +45,11 @@ from infra.totp import PyotpCodes, SegnoQrCodes
 from infra.views_db import PostgresViewDatabase, SQLiteViewDatabase
 from projections.access_tokens import AccessTokensProjection
 from projections.base import ViewDatabase
+from projections.catalog import CatalogProjection
+from projections.catalog_queries import CatalogView
+from projections.coupons import CouponsProjection
 from projections.fleet import OpenOrdersView
+from projections.model_media import ModelLikesProjection
 from projections.orders import OrdersProjection
 from projections.printer_load import PrinterLoadProjection, PrinterLoadView
 from projections.runner import ProjectionRunner
@@ -74,6 +84,12 @@ class Container:
     access_tokens: AccessTokens  # admins' personal access tokens (PATs) and their use
     access_log: BatchedAccessLog  # PAT requests, written in batches in the background
     rate_counters: RateCounters  # per-IP request counts (shared in PostgreSQL)
+    catalog_models: CatalogModels  # the catalog's models: uploads, shares, moderation
+    coupons: Coupons  # discount codes, on the ordering log (redeemed with their orders)
+    promos: Promos  # scheduled banners and the homepage popup (catalog log)
+    model_media: ModelMedia  # catalog models' preview images and likes
+    image_uploads: UploadGate  # requests decoding a preview image at once (bounds memory)
+    seo: SeoPages  # robots.txt, the sitemap's settings, product pages' meta and JSON-LD
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
@@ -151,7 +167,13 @@ def bootstrap(settings: Settings) -> Container:
         timeout_seconds=settings.mesh_timeout_seconds,
         max_waiting=settings.mesh_max_waiting,
     )
-    checkout = Checkout(ordering, quoter, meshes, FileModelStore(settings.data_dir))
+    model_files = FileModelStore(settings.data_dir)
+    shop = ShopApp(env=settings.event_store_env("shop"))
+    catalog_models = CatalogModels(
+        catalog, shop, meshes, quoter, model_files, FileCatalogFiles(settings.data_dir, model_files)
+    )
+    coupons = Coupons(ordering)
+    checkout = Checkout(ordering, quoter, meshes, model_files, catalog_models, coupons)
     views = view_database(settings)
     projections = {
         p.name: ProjectionRunner(ordering, p, views)
@@ -163,8 +185,10 @@ def bootstrap(settings: Settings) -> Container:
     projections["usage"] = ProjectionRunner(developer, UsageProjection(), views)
     projections["users"] = ProjectionRunner(identity, UsersProjection(), views)
     projections["access_tokens"] = ProjectionRunner(identity, AccessTokensProjection(), views)
+    projections["catalog"] = ProjectionRunner(catalog, CatalogProjection(), views)
+    projections["model_likes"] = ProjectionRunner(catalog, ModelLikesProjection(), views)
+    projections["coupons"] = ProjectionRunner(ordering, CouponsProjection(), views)
     access_log = BatchedAccessLog(views)
-    shop = ShopApp(env=settings.event_store_env("shop"))
     return Container(
         settings=settings,
         identity=identity,
@@ -185,6 +209,7 @@ def bootstrap(settings: Settings) -> Container:
             identity,
             OpenOrdersView(views),
             PrinterLoadView(views),
+            models=CatalogView(views),
             pins=shipping.pins,
         ),
         assignment=PrinterAssignment(
@@ -203,6 +228,14 @@ def bootstrap(settings: Settings) -> Container:
         ),
         access_tokens=AccessTokens(identity, access_log),
         access_log=access_log,
+        catalog_models=catalog_models,
+        coupons=coupons,
+        promos=Promos(catalog, coupons),
+        model_media=ModelMedia(
+            catalog_models, PillowImageSanitiser(), FileImageStore(settings.data_dir)
+        ),
+        image_uploads=image_gate(),
+        seo=SeoPages(catalog, shop, settings.public_url),
         projections=projections,
         kafka_views=(
             kafka_positions(projections, views, settings.kafka_topic_prefix)

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from domain.coupons import EVENT_TYPES as COUPON_EVENTS
 from domain.orders import STATUSES, payment_amount_paise
 from domain.pricing import stored_total_paise
 from projections.base import Cursor, EventRecord, Projection
@@ -121,7 +122,8 @@ class StatsProjection(Projection):
             " amount_paise = stats_totals.amount_paise + excluded.amount_paise",
             [(name, orders[name], paise[name]) for name in orders],
         )
-        recent = events[-RECENT_ACTIVITY:]
+        # Coupons share the ordering log; their events are not an order's activity.
+        recent = [e for e in events if e.type not in COUPON_EVENTS][-RECENT_ACTIVITY:]
         cur.executemany(
             "INSERT INTO stats_activity (position, order_id, type, actor, at, summary)"
             " VALUES (?, ?, ?, ?, ?, ?)",

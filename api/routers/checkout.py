@@ -41,6 +41,8 @@ NON_EMPTY = (
     "priority_print",
     "session_id",
     "shipping_method",
+    "coupon_code",
+    "catalog_model_id",
 )
 MULTILINE = ("notes", "shipping_address")
 
@@ -67,6 +69,7 @@ async def checkout(
     priority_print: Annotated[bool, Form()] = False,
     model_file: Annotated[UploadFile | None, File()] = None,
     session_id: Annotated[str | None, Form(max_length=64)] = None,
+    catalog_model_id: Annotated[str | None, Form(max_length=36)] = None,
     shipping_name: ShortText = "",
     shipping_phone: Annotated[str, Form(max_length=20)] = "",
     shipping_address: Annotated[str, Form(max_length=500)] = "",
@@ -75,11 +78,18 @@ async def checkout(
     shipping_zip: Annotated[str, Form(max_length=12)] = "",
     shipping_method: Annotated[str | None, Form(max_length=60)] = None,
     notes: Annotated[str, Form(max_length=2000)] = "",
+    coupon_code: Annotated[str | None, Form(max_length=40)] = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> dict[str, Any]:
     """Place an order; the same Idempotency-Key returns the same order (200, not 201).
 
     403 while the shop requires a verified e-mail address and the caller's is not.
+    The model is one of model_file, session_id or catalog_model_id (a listed catalog model,
+    or the caller's own; 404 for any other), priced at the catalog model's fixed price
+    when it has one, else by the cost engine from its analysed geometry.
+    A coupon_code is redeemed with the order in one save; every refusal is a 422 naming
+    the reason (unknown, inactive, not yet valid, expired, minimum order, used up, already
+    used by you).
     """
     refuse_unverified(caller, container)
     form = await request.form()  # already parsed for the fields above: no second read
@@ -120,8 +130,10 @@ async def checkout(
                 model_bytes=data,
                 filename=filename,
                 session_id=session_id,
+                catalog_model_id=catalog_model_id,
                 idempotency_key=idempotency_key,
                 shipping_method=shipping_method,
+                coupon_code=coupon_code,
             ),
         )
     if not result.created:

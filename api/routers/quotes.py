@@ -16,7 +16,7 @@ from api.uploads import read_upload
 from application.checkout import geometry_of
 from application.quoting import QuoteRequest
 from domain.errors import InvalidInput, NotFound
-from domain.pricing import PartGeometry
+from domain.pricing import PartGeometry, PriceBreakdown
 from infra.bootstrap import Container
 
 router = APIRouter(prefix="/api", tags=["quotes"])
@@ -70,15 +70,36 @@ def _geometry(body: QuoteBody, container: Container) -> PartGeometry:
     return PartGeometry(x, y, z, v, body.surface_area_cm2)
 
 
+class StorefrontQuoteBody(QuoteBody):
+    coupon_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="Checked and shown as a discount line before GST; not reserved.",
+    )
+
+
 @router.post("/quote", response_model=QuoteAnswer, responses=errors(*ANY, *WITH_BODY, 404))
-def instant_quote(body: QuoteBody, container: ContainerDep) -> dict[str, Any]:
-    """A transparent price: material, printing, priority, GST and untaxed shipping."""
-    return quote_payload(body, container)
+def instant_quote(body: StorefrontQuoteBody, container: ContainerDep) -> dict[str, Any]:
+    """A transparent price: material, printing, priority, discount, GST, untaxed shipping.
+
+    A coupon_code is checked (422 with the reason) but not redeemed: a quote is anonymous
+    and holds nothing, so the per-customer limit is checked at checkout only.
+    """
+    price = price_of(body, container)
+    if body.coupon_code is not None:
+        price = container.coupons.preview(price, body.coupon_code)
+    return {"quote": price.customer_view()}
 
 
 def quote_payload(body: QuoteBody, container: Container) -> dict[str, Any]:
     """The customer-facing quote shared by the storefront and the developer API."""
-    price = container.quoter.quote(
+    return {"quote": price_of(body, container).customer_view()}
+
+
+def price_of(body: QuoteBody, container: Container) -> PriceBreakdown:
+    """The price of a quote's part and choices."""
+    return container.quoter.quote(
         QuoteRequest(
             geometry=_geometry(body, container),
             material=body.material,
@@ -91,4 +112,3 @@ def quote_payload(body: QuoteBody, container: Container) -> dict[str, Any]:
             shipping_method=body.shipping_method,
         )
     )
-    return {"quote": price.customer_view()}

@@ -19,6 +19,9 @@ Key = Annotated[str, Path(max_length=80)]
 
 
 class SettingBody(TextBody):
+    # robots_txt spans lines; each key's own check refuses line breaks where they are wrong.
+    multiline = frozenset({"value"})
+
     value: Any = Field(description="The new value; its type and range depend on the key.")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class MaterialInfo(BaseModel):
@@ -62,6 +62,8 @@ class _PriceLines(BaseModel):
     total: float
     unit_price: float
     shipping_method: str | None = None  # the partner that priced shipping (None: pickup)
+    discount: float = Field(default=0, description="A coupon's line before GST (rupees).")
+    coupon_code: str | None = None  # the coupon that discounted the price
 
 
 class CustomerPrice(_PriceLines):
@@ -85,6 +87,7 @@ class StaffPrice(_PriceLines):
     subtotal: float
     material_cost_display: float
     printing_cost_display: float
+    catalog_unit_price: float | None = None  # a catalog model's fixed price per copy
 
 
 class QuoteAnswer(BaseModel):

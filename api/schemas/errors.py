@@ -30,6 +30,7 @@ DESCRIPTIONS: dict[int, str] = {
     404: "No such record (or not yours to see).",
     409: "Conflicts with the record's current state or an earlier request.",
     413: "The body is larger than the limit.",
+    416: "The Range asks for bytes the file does not have (Content-Range: bytes */size).",
     422: "Invalid input; the message names the field.",
     429: "Too many requests; retry later.",
     503: "Busy or unavailable (database, read model, analysis workers); retry shortly.",

@@ -15,6 +15,7 @@ class OrderModel(MeshInfo):
     sha256: str
     filename: str
     size_bytes: int
+    catalog_model_id: str | None = None  # the catalog model ordered, if it was one
 
 
 class ShippingAddress(BaseModel):

@@ -17,12 +17,19 @@ class UploadGate:
     one that waited wait_seconds in vain too. One gate per event loop (per API process).
     """
 
-    def __init__(self, slots: int, max_waiting: int, wait_seconds: float) -> None:
+    def __init__(
+        self,
+        slots: int,
+        max_waiting: int,
+        wait_seconds: float,
+        busy: str = "every model analysis worker is busy; try again shortly",
+    ) -> None:
         if slots < 1 or max_waiting < 0 or wait_seconds <= 0:
             raise ValueError("slots >= 1, max_waiting >= 0 and wait_seconds > 0")
         self.slots = slots
         self.max_waiting = max_waiting
         self.wait_seconds = wait_seconds
+        self.busy = busy  # the 503's text (the gate also guards preview images)
         self.inside = 0  # requests holding an upload now
         self.waiting = 0  # requests queued for a slot now
         self.rejected = 0  # requests refused for want of a slot, since start
@@ -46,7 +53,7 @@ class UploadGate:
         gate = self._gate()
         if gate.locked() and self.waiting >= self.max_waiting:
             self.rejected += 1
-            raise Unavailable("every model analysis worker is busy; try again shortly")
+            raise Unavailable(self.busy)
         self.waiting += 1
         try:
             # Semaphore.acquire gives a slot granted at the moment of the timeout back.
@@ -54,7 +61,7 @@ class UploadGate:
                 await gate.acquire()
         except TimeoutError:
             self.rejected += 1
-            raise Unavailable("every model analysis worker is busy; try again shortly") from None
+            raise Unavailable(self.busy) from None
         finally:
             self.waiting -= 1
 

@@ -35,7 +35,7 @@ from api.app import create_app
 from domain.access_tokens import SCOPES
 from infra.bootstrap import bootstrap
 from tests.contract.tally import TALLY
-from tests.support.http import app_settings, checkout, register, staff
+from tests.support.http import CUBE_STL, app_settings, checkout, register, staff
 
 EXAMPLES = int(os.environ.get("FABLEDGER_FUZZ_EXAMPLES", "10"))
 CALLERS = ("anonymous", "customer", "moderator", "admin", "api_key", "pat")
@@ -82,6 +82,18 @@ def served(
                 "key_ref": key["clientId"],
             }
             admin = staff(client, "admin", "fuzz-admin").auth
+            shelf = client.post("/api/admin/categories", headers=admin, json={"name": "Fuzz"})
+            listed = client.post(
+                "/api/admin/catalog-models",
+                headers=admin,
+                data={
+                    "name": "Fuzz",
+                    "category_id": shelf.json()["category"]["id"],
+                    "material": "PLA",
+                },
+                files={"model_file": ("cube.stl", CUBE_STL, "application/octet-stream")},
+            )
+            records["model_id"] = listed.json()["model"]["id"]  # a listed catalog model
             pat = client.post(
                 "/api/admin/tokens",
                 headers=admin,

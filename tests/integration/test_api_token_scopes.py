@@ -101,6 +101,16 @@ OURS = {
     ("POST", "/api/admin/shipping-partners"): JWT,
     ("PUT", "/api/admin/shipping-partners/:id"): JWT,
     ("DELETE", "/api/admin/shipping-partners/:id"): JWT,
+    # Coupons and promos: the seed's admin UI only; pricing and site content, admin JWT only.
+    ("GET", "/api/admin/coupons"): JWT,
+    ("POST", "/api/admin/coupons"): JWT,
+    ("GET", "/api/admin/coupons/:id"): JWT,
+    ("PATCH", "/api/admin/coupons/:id"): JWT,
+    ("DELETE", "/api/admin/coupons/:id"): JWT,
+    ("GET", "/api/admin/promos"): JWT,
+    ("POST", "/api/admin/promos"): JWT,
+    ("PATCH", "/api/admin/promos/:id"): JWT,
+    ("DELETE", "/api/admin/promos/:id"): JWT,
 }
 _PARAM = re.compile(r"\{[^}]+\}|:[a-z_]+")
 
@@ -207,6 +217,8 @@ def test_routes_outside_admin_never_take_a_token(
         ("POST", "/api/orgs"),
         ("POST", "/api/checkout"),
         ("POST", "/api/upload-for-cart"),
+        ("POST", "/api/models/{model_id}/image"),
+        ("POST", "/api/catalog/{model_id}/like"),
     ]
     for method, path in customer_routes:
         assert error_of(call(client, method, path, pats["all"]), 403) == JWT_ONLY, path
