@@ -20,7 +20,7 @@ from infra.bootstrap import Container
 from projections.orders import OrderQuery, list_orders
 from projections.stats import read_stats
 from tests.support.factories import pickup_request
-from tests.support.legacy_events import float_era_placed, insert_raw
+from tests.support.legacy_events import float_era_placed, insert_raw, version_1_price
 
 ADMIN = "admin:asha"
 
@@ -171,7 +171,7 @@ def test_orders_stored_with_float_money_load_exact_and_count_exactly(
 ) -> None:
     template = container.checkout.place(pickup_request(customer_id)).order
     exact = PriceBreakdown.from_dict(template.price)
-    old_price = exact.rupees()  # version 1 stored exactly this: rupee floats
+    old_price = version_1_price(exact)  # version 1 stored exactly this: rupee floats
     assert isinstance(old_price["total"], float) and isinstance(old_price["gst_pct"], float)
     order_id = uuid4()
     placed = float_era_placed(

@@ -171,6 +171,14 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Consum
             assert time.monotonic() < deadline, "topic not read to its end in time"
             for tp, batch in consumer.poll(timeout_ms=500).items():
                 records[tp.partition] += batch
+        # tansu can report a partition's end offset one short: read on past the reported
+        # ends until two polls in a row bring nothing, so the last record is never missed.
+        quiet = 0
+        while quiet < 2 and time.monotonic() < deadline:
+            polled = consumer.poll(timeout_ms=500)
+            quiet = 0 if polled else quiet + 1
+            for tp, batch in polled.items():
+                records[tp.partition] += batch
         return [r for p in sorted(records) for r in records[p]]
     finally:
         consumer.close(autocommit=False)

@@ -9,12 +9,23 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from domain.orders import Order
+from domain.pricing import PriceBreakdown
 
 
 def insert_raw(app: Any, originator_id: UUID, version: int, topic: str, state: dict) -> None:
     """Store one event's state as given (timestamped now unless it says otherwise)."""
     encoded = app.mapper.transcoder.encode({"timestamp": datetime.now(UTC), **state})
     app.recorder.insert_events([StoredEvent(originator_id, version, topic, encoded)])
+
+
+# Price lines added after version 1: a float-era breakdown never had them.
+LATER_PRICE_KEYS = ("discount", "coupon", "coupon_code", "catalog_unit_price")
+
+
+def version_1_price(breakdown: PriceBreakdown) -> dict[str, Any]:
+    """The breakdown as Order.Placed version 1 stored it: the API form of that release
+    (rupee floats, gst_pct a float), without the lines added since."""
+    return {k: v for k, v in breakdown.rupees().items() if k not in LATER_PRICE_KEYS}
 
 
 def float_era_placed(

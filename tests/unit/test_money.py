@@ -36,6 +36,7 @@ from domain.pricing import (
     stored_total_paise,
     upcast_price_v1,
 )
+from tests.support.legacy_events import version_1_price
 
 PLA = find_material("PLA", DEFAULT_MATERIALS)
 
@@ -183,7 +184,7 @@ def test_a_breakdown_is_stored_in_paise_and_answered_in_rupees() -> None:
 
 def test_a_version_1_breakdown_upcasts_to_exactly_what_today_stores() -> None:
     b = _breakdown()
-    old = b.rupees()  # version 1 stored the API form: rupee floats, gst_pct a float
+    old = version_1_price(b)  # rupee floats, gst_pct a float
 
     assert upcast_price_v1(old) == b.to_dict()
     assert stored_total_paise(old) == to_paise(b.total)
@@ -191,7 +192,7 @@ def test_a_version_1_breakdown_upcasts_to_exactly_what_today_stores() -> None:
 
 def test_old_order_events_upcast_in_place() -> None:
     b = _breakdown()
-    placed: dict[str, Any] = {"price": b.rupees()}
+    placed: dict[str, Any] = {"price": version_1_price(b)}
     paid: dict[str, Any] = {"amount": float(b.total), "method": "upi"}
 
     Order.Placed.upcast_v1_v2(placed)
