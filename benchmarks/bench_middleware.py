@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,15 +103,15 @@ class Served:
 
 
 @contextmanager
-def server(workdir: Path, instrument: bool) -> Iterator[Served]:
-    """A benchmark server in a subprocess until the block ends."""
+def server_process(module: str, workdir: Path, *args: str) -> Iterator[Served]:
+    """`python -m <module> --serve --port P --data-dir D <args>` until the block ends."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = workdir / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FABLEDGER_")}
     env.pop("MAX_FILE_SIZE_MB", None)
-    argv = [sys.executable, "-m", "benchmarks.bench_middleware", "--serve", "--port", str(port)]
-    argv += ["--data-dir", str(workdir / "data"), "--instrument", "on" if instrument else "off"]
+    argv = [sys.executable, "-m", module, "--serve", "--port", str(port)]
+    argv += ["--data-dir", str(workdir / "data"), *args]
     with log.open("ab") as sink:
         process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
@@ -137,6 +137,13 @@ def server(workdir: Path, instrument: bool) -> Iterator[Served]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+
+
+def server(workdir: Path, instrument: bool) -> AbstractContextManager[Served]:
+    """A benchmark server in a subprocess until the block ends."""
+    return server_process(
+        "benchmarks.bench_middleware", workdir, "--instrument", "on" if instrument else "off"
+    )
 
 
 def health(base_url: str) -> Send:

@@ -23,15 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 
 import httpx
@@ -41,8 +37,8 @@ from starlette.types import ASGIApp, Message, Scope
 
 from api.app import create_app
 from api.routers.health import Health, health
-from benchmarks.bench_metering import START_TIMEOUT, Tally, _free_port, paired, run_concurrent
-from benchmarks.bench_middleware import Served
+from benchmarks.bench_metering import Tally, paired, run_concurrent
+from benchmarks.bench_middleware import Served, server_process
 from benchmarks.support import (
     Options,
     PgTarget,
@@ -97,42 +93,13 @@ def serve(data_dir: Path, database_url: str, port: int, limited: bool) -> None:
         container.close()
 
 
-@contextmanager
-def server(workdir: Path, database_url: str, limited: bool) -> Iterator[Served]:
+def server(workdir: Path, database_url: str, limited: bool) -> AbstractContextManager[Served]:
     """A benchmark server in a subprocess until the block ends."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    log = workdir / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FABLEDGER_")}
-    env.pop("MAX_FILE_SIZE_MB", None)
-    argv = [sys.executable, "-m", "benchmarks.bench_rate_limits", "--serve", "--port", str(port)]
-    argv += ["--data-dir", str(workdir / "data"), "--database-url", database_url]
-    argv += ["--limits", "on" if limited else "off"]
-    with log.open("ab") as sink:
-        process = subprocess.Popen(argv, cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"benchmark server exited:\n{log.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{base_url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"benchmark server not up:\n{log.read_text()[-4000:]}")
-            time.sleep(0.1)
-        yield Served(base_url, process.pid)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+    return server_process(
+        "benchmarks.bench_rate_limits",
+        workdir,
+        *("--database-url", database_url, "--limits", "on" if limited else "off"),
+    )
 
 
 def check_servers(on: str, off: str) -> None:
