@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.middleware import StatusOf
 from application.ports import AccessLogEntry
 
 _BEARER_PAT = b"bearer pf_"
@@ -36,16 +37,9 @@ class PatAccessLog:
             await self.app(scope, receive, send)
             return
         state: dict[str, Any] = scope.setdefault("state", {})
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        sent = StatusOf(send)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, sent)
         finally:
             pat = state.get("pat")
             if pat is not None:
@@ -56,7 +50,7 @@ class PatAccessLog:
                         token_name=pat.name,
                         method=scope["method"],
                         path=scope["path"],
-                        status=status,
+                        status=sent.status,
                         client_ip=client[0] if client else "",
                         at=datetime.now(UTC).isoformat(timespec="microseconds"),
                     )

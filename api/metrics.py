@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.middleware import StatusOf
 from infra.bootstrap import Container
 from infra.metrics import (
     RelayPositions,
@@ -232,17 +233,11 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # what the client gets if nothing was sent (the server answers 500)
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+        sent = StatusOf(send)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, sent)
         finally:
+            status = sent.status
             method = scope["method"]
             self.metrics.requests.observe(
                 route_template(scope, status, self.templates),

@@ -112,6 +112,22 @@ class OpenCors:
         await self.app(scope, receive, send_with_cors)
 
 
+class StatusOf:
+    """A `send` that remembers the status it sent; 500 until one is (what the server
+    answers when the app sent nothing)."""
+
+    __slots__ = ("send", "status")
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+        await self.send(message)
+
+
 class BodyLimit:
     """Refuses a request body past its cap while it streams in (Content-Length can lie).
 

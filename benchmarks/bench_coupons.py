@@ -42,6 +42,7 @@ from domain.errors import InvalidInput
 from domain.orders import Order
 from domain.pricing import PartGeometry, PriceBreakdown
 from infra.bootstrap import Container
+from tests.support.factories import order_builder
 
 
 def sizes(quick: bool) -> tuple[int, int, int, int]:
@@ -50,29 +51,15 @@ def sizes(quick: bool) -> tuple[int, int, int, int]:
 
 
 def _builder(order_id: UUID) -> Callable[[PriceBreakdown], Order]:
-    def build(price: PriceBreakdown) -> Order:
-        return Order.place(
-            order_id=order_id,
-            customer_id=f"bench-{order_id.hex[:6]}",
-            customer_email="bench@example.com",
-            tracking_number=f"FL-{order_id.hex[:16].upper()}",
-            group_id=None,
-            model={"dim_x_mm": 20, "dim_y_mm": 20, "dim_z_mm": 20, "volume_cm3": 8.0},
-            material=price.material,
-            color=price.color,
-            quantity=price.quantity,
-            infill_pct=price.infill_pct,
-            fulfillment="pickup",
-            priority=False,
-            shipping_address=None,
-            customer_notes="",
-            price=price.to_dict(),
-            settings_version=price.settings_version,
-            request_fingerprint="bench",
-            actor="bench",
-        )
-
-    return build
+    return order_builder(
+        order_id,
+        f"bench-{order_id.hex[:6]}",
+        email="bench@example.com",
+        tracking_number=f"FL-{order_id.hex[:16].upper()}",
+        model={"dim_x_mm": 20, "dim_y_mm": 20, "dim_z_mm": 20, "volume_cm3": 8.0},
+        actor="bench",
+        fingerprint="bench",
+    )
 
 
 def _redeem(coupons: Coupons, price: PriceBreakdown, code: str) -> bool:

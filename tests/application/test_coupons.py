@@ -17,7 +17,7 @@ from domain.orders import Order
 from domain.pricing import PriceBreakdown
 from infra.bootstrap import Container
 from projections.coupons import COLUMNS
-from tests.support.factories import pickup_request
+from tests.support.factories import order_builder, pickup_request
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
@@ -37,29 +37,16 @@ def price_of(container: Container, customer_id: str) -> PriceBreakdown:
 
 
 def builder(customer_id: str, order_id: UUID) -> Callable[[PriceBreakdown], Order]:
-    def build(price: PriceBreakdown) -> Order:
-        return Order.place(
-            order_id=order_id,
-            customer_id=customer_id,
-            customer_email="maker@example.com",
-            tracking_number=f"FL-{order_id.hex[:8]}",
-            group_id=None,
-            model={},
-            material=price.material,
-            color=price.color,
-            quantity=price.quantity,
-            infill_pct=price.infill_pct,
-            fulfillment="pickup",
-            priority=False,
-            shipping_address=None,
-            customer_notes="",
-            price=price.to_dict(),
-            settings_version=price.settings_version,
-            request_fingerprint="test",
-            actor=f"customer:{customer_id}",
-        )
-
-    return build
+    """A customer's pickup order, priced at save."""
+    return order_builder(
+        order_id,
+        customer_id,
+        email="maker@example.com",
+        tracking_number=f"FL-{order_id.hex[:8]}",
+        model={},
+        actor=f"customer:{customer_id}",
+        fingerprint="test",
+    )
 
 
 def racing(container: Container, price: PriceBreakdown, code: str) -> Coupons:

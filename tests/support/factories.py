@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import trimesh
 
 from application.checkout import CheckoutRequest
+from domain.orders import Order
+from domain.pricing import PriceBreakdown
 from infra.bootstrap import Container, bootstrap
 from infra.settings import Settings
 
@@ -48,3 +53,40 @@ def pickup_request(customer_id: str, **overrides: object) -> CheckoutRequest:
     }
     values.update(overrides)
     return CheckoutRequest(**values)  # type: ignore[arg-type]
+
+
+def order_builder(
+    order_id: UUID,
+    customer_id: str,
+    *,
+    email: str,
+    tracking_number: str,
+    model: dict[str, Any],
+    actor: str,
+    fingerprint: str,
+) -> Callable[[PriceBreakdown], Order]:
+    """A pickup order's `build(price)`, as coupon redemption asks for it (priced at save)."""
+
+    def build(price: PriceBreakdown) -> Order:
+        return Order.place(
+            order_id=order_id,
+            customer_id=customer_id,
+            customer_email=email,
+            tracking_number=tracking_number,
+            group_id=None,
+            model=model,
+            material=price.material,
+            color=price.color,
+            quantity=price.quantity,
+            infill_pct=price.infill_pct,
+            fulfillment="pickup",
+            priority=False,
+            shipping_address=None,
+            customer_notes="",
+            price=price.to_dict(),
+            settings_version=price.settings_version,
+            request_fingerprint=fingerprint,
+            actor=actor,
+        )
+
+    return build
