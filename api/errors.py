@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from domain.errors import (
+    BadRequest,
     Conflict,
     DomainError,
     FileTooLarge,
@@ -28,6 +29,7 @@ from domain.errors import (
 )
 
 STATUS_OF: dict[type[DomainError], int] = {
+    BadRequest: 400,
     InvalidInput: 422,
     FileTooLarge: 413,
     NotFound: 404,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -122,15 +122,15 @@ class Checkout:
 
     def place(self, request: CheckoutRequest) -> CheckoutResult:
         """Place the order; a retry with the same Idempotency-Key returns the first one."""
-        item = self._catalog_item(request)
+        item = self.catalog_item(request)
         model_sha256 = item.file.sha256 if item else self._model_sha256(request)
-        fingerprint = _fingerprint(request, model_sha256)
+        fingerprint = fingerprint_of(request, model_sha256)
         order_id = _order_id(request)
         existing = self.ordering.find(order_id, Order)
         if existing is not None:
             return self._replayed(existing, fingerprint)
 
-        stored, summary = self._analysed_model(request, item)
+        stored, summary = self.analysed_model(request, item)
         price = self.quoter.quote(
             QuoteRequest(
                 geometry=geometry_of(summary),
@@ -148,27 +148,15 @@ class Checkout:
         tracking_number = new_tracking_number()
 
         def build(price: PriceBreakdown) -> Order:
-            return Order.place(
+            return placed_order(
+                request,
+                price,
                 order_id=order_id,
-                customer_id=request.customer_id,
-                customer_email=request.customer_email,
                 tracking_number=tracking_number,
-                group_id=None,
-                model={**summary.to_dict(), **asdict(stored), **_catalog_reference(item)},
-                material=price.material,
-                color=price.color,
-                quantity=request.quantity,
-                infill_pct=request.infill_pct,
-                fulfillment=request.fulfillment,
-                priority=request.priority,
-                shipping_address=request.shipping_address
-                if request.fulfillment == "shipping"
-                else None,
-                customer_notes=request.notes,
-                price=price.to_dict(),
-                settings_version=price.settings_version,
-                request_fingerprint=fingerprint,
-                actor=f"customer:{request.customer_id}",
+                stored=stored,
+                summary=summary,
+                item=item,
+                fingerprint=fingerprint,
             )
 
         if request.coupon_code is not None:
@@ -198,9 +186,9 @@ class Checkout:
     def _model_sha256(self, request: CheckoutRequest) -> str:
         if request.model_bytes is not None:
             return hashlib.sha256(request.model_bytes).hexdigest()
-        return self._session(request).model.sha256
+        return self.session(request).model.sha256
 
-    def _catalog_item(self, request: CheckoutRequest) -> CatalogItem | None:
+    def catalog_item(self, request: CheckoutRequest) -> CatalogItem | None:
         """The catalog model ordered, if any; refuses a request naming more than one model."""
         sent = [request.model_bytes is not None, bool(request.session_id)]
         if not request.catalog_model_id:
@@ -211,24 +199,62 @@ class Checkout:
             raise NotFound("catalog model not found")
         return self.catalog.orderable(request.catalog_model_id, request.customer_id)
 
-    def _analysed_model(
+    def analysed_model(
         self, request: CheckoutRequest, item: CatalogItem | None = None
     ) -> tuple[StoredModel, MeshSummary]:
+        """The file an order keeps and its geometry: the catalog model's, the file's or the
+        upload session's."""
         if item is not None and self.catalog is not None:
             return self.catalog.file_for_order(item), item.summary
         if request.model_bytes is not None:
             summary = self.analyzer.analyze(request.model_bytes, request.filename or "")
             return self.models.put_model(request.model_bytes, request.filename or ""), summary
-        session = self._session(request)
+        session = self.session(request)
         return session.model, session.summary
 
-    def _session(self, request: CheckoutRequest) -> UploadSession:
+    def session(self, request: CheckoutRequest) -> UploadSession:
+        """The caller's own upload session the request names; 404 for anyone else's."""
         if not request.session_id:
             raise InvalidInput("send a model_file or the session_id of an earlier upload")
         session = self.models.get_session(request.session_id)
         if session is None or session.owner_id != request.customer_id:
             raise NotFound("upload session not found; upload the model again")
         return session
+
+
+def placed_order(
+    request: CheckoutRequest,
+    price: PriceBreakdown,
+    *,
+    order_id: UUID,
+    tracking_number: str,
+    stored: StoredModel,
+    summary: MeshSummary,
+    item: CatalogItem | None,
+    fingerprint: str,
+    group_id: UUID | None = None,
+) -> Order:
+    """The order a checkout places at this price: alone, or one part of a cart's group."""
+    return Order.place(
+        order_id=order_id,
+        customer_id=request.customer_id,
+        customer_email=request.customer_email,
+        tracking_number=tracking_number,
+        group_id=None if group_id is None else str(group_id),
+        model={**summary.to_dict(), **asdict(stored), **_catalog_reference(item)},
+        material=price.material,
+        color=price.color,
+        quantity=request.quantity,
+        infill_pct=request.infill_pct,
+        fulfillment=request.fulfillment,
+        priority=request.priority,
+        shipping_address=request.shipping_address if request.fulfillment == "shipping" else None,
+        customer_notes=request.notes,
+        price=price.to_dict(),
+        settings_version=price.settings_version,
+        request_fingerprint=fingerprint,
+        actor=f"customer:{request.customer_id}",
+    )
 
 
 def _catalog_reference(item: CatalogItem | None) -> dict[str, str]:
@@ -238,19 +264,24 @@ def _catalog_reference(item: CatalogItem | None) -> dict[str, str]:
 
 def _order_id(request: CheckoutRequest) -> UUID:
     """A fresh id, or one derived from the Idempotency-Key so retries hit the same stream."""
-    key = request.idempotency_key
+    return idempotent_id("checkout", request.customer_id, request.idempotency_key)
+
+
+def idempotent_id(kind: str, customer_id: str, key: str | None) -> UUID:
+    """A fresh id, or one derived from the customer's Idempotency-Key for this kind of write."""
     if key is None:
         return uuid4()
     if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters")
-    return uuid5(NAMESPACE_URL, f"fabledger:checkout:{request.customer_id}:{key}")
+    return uuid5(NAMESPACE_URL, f"fabledger:{kind}:{customer_id}:{key}")
 
 
-def _fingerprint(request: CheckoutRequest, model_sha256: str) -> str:
+def fingerprint_of(request: CheckoutRequest, model_sha256: str) -> str:
     """A hash of everything the customer chose, to spot a key reused for another order."""
+    # The fields as they are (asdict would deep-copy the address only to hash it).
     choices: dict[str, Any] = {
         k: v
-        for k, v in asdict(request).items()
+        for k, v in ((f.name, getattr(request, f.name)) for f in fields(request))
         if k not in ("model_bytes", "session_id", "idempotency_key", "filename")
         # Added later: left out when unset, so keys of earlier orders keep their fingerprint.
         and not (k in ("shipping_method", "catalog_model_id", "coupon_code") and v is None)

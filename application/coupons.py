@@ -11,14 +11,15 @@ import random
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import project_aggregate
 
 from application.ordering import OrderingApp
+from domain.cart_pricing import group_goods_paise, with_group_discount
 from domain.coupons import Coupon, CouponTerms, coupon_id_for, is_well_formed, stored_changes
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.orders import Order
@@ -29,6 +30,8 @@ from domain.pricing import PriceBreakdown, goods_paise, with_discount
 REDEEM_RETRIES = 50
 LOCK_STRIPES = 64
 CACHED_COUPONS = 256  # coupons kept in memory, fast-forwarded on each use
+
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -120,23 +123,66 @@ class Coupons:
 
         None when the order's stream was written meanwhile (the same Idempotency-Key won).
         """
+
+        def place(coupon: Coupon) -> tuple[Order, int]:
+            discount = coupon.redeem(
+                order_id=str(order_id),
+                customer_id=customer_id,
+                goods_paise=goods_paise(price),
+                now=self.clock(),
+                actor=f"customer:{customer_id}",
+            )
+            order = build(with_discount(price, discount, coupon.applied()))
+            return order, self.ordering.save_new(order, coupon)
+
+        return self._redeeming(code, place, written=order_id)
+
+    def redeem_for_group(
+        self,
+        prices: Sequence[PriceBreakdown],
+        code: str,
+        *,
+        customer_id: str,
+        group_id: UUID,
+        first_order_id: UUID,
+        build: Callable[[list[PriceBreakdown]], list[Order]],
+    ) -> tuple[list[Order], int] | None:
+        """Place a cart's orders at their discounted prices, redeeming once for the group.
+
+        The coupon is checked and its discount decided once, on the group's goods, and
+        shared over the orders by domain.cart_pricing; its one use is held by the group
+        (order_id = the group id), saved with every order in one transaction. None when
+        the group was written meanwhile (the same Idempotency-Key won).
+        """
+
+        def place(coupon: Coupon) -> tuple[list[Order], int]:
+            discount = coupon.redeem(
+                order_id=str(group_id),
+                customer_id=customer_id,
+                goods_paise=group_goods_paise(prices),
+                now=self.clock(),
+                actor=f"customer:{customer_id}",
+            )
+            orders = build(with_group_discount(prices, discount, coupon.applied()))
+            return orders, self.ordering.save_new(*orders, coupon)
+
+        return self._redeeming(code, place, written=first_order_id)
+
+    def _redeeming(self, code: str, place: Callable[[Coupon], T], *, written: UUID) -> T | None:
+        """`place(coupon)` under the coupon's stripe, again on each lost version race.
+
+        `place` redeems on the coupon and saves it with what it places. None when the order
+        `written` exists after a lost race (a retry with the same key placed it).
+        """
         coupon_id = self._known(code)
         with self._locks[coupon_id.int % LOCK_STRIPES]:
             for attempt in range(REDEEM_RETRIES):
                 coupon = self._load(coupon_id, code)
                 try:
-                    discount = coupon.redeem(
-                        order_id=str(order_id),
-                        customer_id=customer_id,
-                        goods_paise=goods_paise(price),
-                        now=self.clock(),
-                        actor=f"customer:{customer_id}",
-                    )
-                    order = build(with_discount(price, discount, coupon.applied()))
-                    return order, self.ordering.save_new(order, coupon)
+                    return place(coupon)
                 except Conflict:
                     self._forget(coupon_id)  # it holds a redemption that was not saved
-                    if self.ordering.find(order_id, Order) is not None:
+                    if self.ordering.find(written, Order) is not None:
                         return None
                     with self._cache_lock:
                         self.conflicts += 1

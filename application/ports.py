@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.catalog import PrinterProfile
+from domain.errors import Conflict, Unavailable
 from domain.models import MeshSummary
 
 
@@ -271,4 +272,77 @@ class CatalogFiles(Protocol):
 
     def copy_for_order(self, model_id: UUID, file: StoredModel) -> StoredModel:
         """The file in the order files (content-addressed), so the order outlives the model."""
+        ...
+
+
+@dataclass(frozen=True)
+class CardIntent:
+    """A card payment opened at the provider: its id and the secret the browser confirms it
+    with (shown to the paying customer, never stored or logged)."""
+
+    intent_id: str
+    client_secret: str
+    status: str  # the provider's own status, e.g. requires_payment_method
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """A verified webhook event, reduced to what payments act on."""
+
+    event_id: str
+    type: str  # e.g. payment_intent.succeeded, payment_intent.payment_failed
+    intent_id: str | None
+    amount_paise: int | None  # what the provider says was received
+    reference: str | None  # our payment reference, from the intent's metadata
+    failure: str | None  # the provider's reason when a payment failed
+
+
+class WebhookRefused(Exception):
+    """The webhook's signature or payload did not verify: nothing may be done with it."""
+
+
+class PaymentProviderUnavailable(Unavailable):
+    """The payment provider could not be reached, failed, or refused our credentials (503):
+    retry later under the same idempotency key, so nothing is done twice."""
+
+
+class PaymentProviderRefused(Conflict):
+    """The payment provider refused this request (409), e.g. a refund of an intent that was
+    never paid: a person has to look, retrying will not help."""
+
+
+class CardPayments(Protocol):
+    """A card payment provider (Stripe): intents, refunds and signed webhooks.
+
+    Calls to the provider raise PaymentProviderUnavailable or PaymentProviderRefused.
+    """
+
+    def create_intent(
+        self, *, amount_paise: int, reference: str, description: str, idempotency_key: str
+    ) -> CardIntent:
+        """Open a payment intent for the amount in INR paise, tagged with our reference."""
+        ...
+
+    def intent(self, intent_id: str) -> CardIntent:
+        """The intent as the provider holds it now (to hand its secret to the payer again)."""
+        ...
+
+    def refund(self, *, intent_id: str, amount_paise: int, idempotency_key: str) -> str:
+        """Refund part or all of a succeeded intent; the provider's refund id."""
+        ...
+
+    def verify(self, payload: bytes, signature_header: str) -> ProviderEvent:
+        """The event a signed webhook body carries; WebhookRefused if it does not verify."""
+        ...
+
+
+class QrImages(Protocol):
+    """Renders a UPI link as a QR code image."""
+
+    def png(self, text: str) -> bytes:
+        """The QR code as PNG bytes."""
+        ...
+
+    def svg(self, text: str) -> str:
+        """The QR code as an SVG document."""
         ...

@@ -96,6 +96,8 @@ class PricePreview:
             shipping_cost=from_paise(order.price["shipping_paise"]),
             unit_price=None if fixed is None else from_paise(fixed),
         )
+        # The carrier that priced the shipping line is recorded, not recomputed, like its price.
+        price = replace(price, shipping_method=order.price.get("shipping_method"))
         coupon = order.price.get("coupon")
         if coupon:  # the coupon's line, recomputed from the terms the order recorded
             price = with_discount(price, discount_as_applied(coupon, goods_paise(price)), coupon)

@@ -51,11 +51,16 @@ class Quoter:
         self.shipping = shipping  # None: pickup only (benchmarks of the cost engine)
         self._chosen_from: tuple[list[tuple[PrinterProfile, str]], FleetChoice] | None = None
 
-    def quote(self, request: QuoteRequest) -> PriceBreakdown:
-        """A full price breakdown, shipping from the shop's PIN code to the customer's."""
+    def quote(self, request: QuoteRequest, material: Material | None = None) -> PriceBreakdown:
+        """A full price breakdown, shipping from the shop's PIN code to the customer's.
+
+        `material`: the request's material already looked up (a cart of many parts reads
+        the catalog's materials once, not once per part).
+        """
         if request.fulfillment not in FULFILLMENT_METHODS:
             raise InvalidInput("fulfillment must be 'pickup' or 'shipping'")
-        material = self.catalog.material(request.material)
+        if material is None:
+            material = self.catalog.material(request.material)
         settings, _ = self.catalog.pricing()
         try:
             printer, origin = self.printer_for(

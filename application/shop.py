@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import domain.shop.invoicing  # registers the invoice_* settings, likewise
+import domain.upi  # noqa: F401  (registers the UPI settings before any process lists them)
 from application.base import FabApplication
 from domain.shop.settings import SHOP_SETTINGS_ID, ShopSettings, spec_of
 

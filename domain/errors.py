@@ -29,6 +29,10 @@ class Conflict(DomainError):
     """The command cannot apply to the current state, e.g. an illegal FSM move (HTTP 409)."""
 
 
+class BadRequest(DomainError):
+    """The request cannot be taken as sent, e.g. a webhook whose signature fails (HTTP 400)."""
+
+
 class Unauthorized(DomainError):
     """No valid credentials were presented (HTTP 401)."""
 

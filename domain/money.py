@@ -81,3 +81,11 @@ def paise_from_legacy_rupees(amount: float | int) -> int:
 def rupees_json(paise: int) -> float:
     """Paise as the rupee number API answers carry (the float nearest the 2-decimal amount)."""
     return paise / PAISE_PER_RUPEE
+
+
+def paise_of_rupees_text(text: str, field: str) -> int:
+    """A positive rupee amount typed as text ("1234.50") in paise, refusing sub-paisa digits."""
+    amount = as_decimal(text, field)
+    if amount <= 0 or decimal_places(amount) > 2:
+        raise InvalidInput(f"{field}: must be a positive amount in rupees with at most 2 decimals")
+    return to_paise(round_to_paise(amount))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from application.access_tokens import AccessTokens
 from application.accounts import Accounts
+from application.addresses import Addresses
 from application.assignment import PrinterAssignment
 from application.base import FabApplication
 from application.catalog import CatalogApp
@@ -17,12 +18,15 @@ from application.developer import DeveloperApp
 from application.dfm import DfmService
 from application.fleet import FleetApp
 from application.identity import IdentityApp
+from application.invoices import Invoices
 from application.model_media import ModelMedia
 from application.ordering import OrderingApp
+from application.payments import Payments, PaymentsApp
 from application.print_config import PrintConfig
 from application.promos import Promos
 from application.quoting import Quoter
 from application.seo import SeoPages
+from application.settlement import Settlement
 from application.shipping import ShippingApp
 from application.shop import ShopApp
 from application.staff import StaffManagement
@@ -30,18 +34,21 @@ from application.two_factor import TwoFactor
 from infra.access_log import BatchedAccessLog
 from infra.dfm import TrimeshDfmAnalyzer
 from infra.images import FileImageStore, PillowImageSanitiser, image_gate
+from infra.invoice_pdf import render_invoice
 from infra.kafka.positions import KafkaViewPosition, kafka_positions
 from infra.mailer import build_mailer
 from infra.mesh import SandboxedMeshAnalyzer, UploadGate
 from infra.model_store import FileCatalogFiles, FileModelStore
 from infra.passwords import Argon2Hasher
 from infra.pincodes import OfflinePinDirectory
+from infra.qr_images import SegnoQrImages
 from infra.rate_limits import RateCounters, rate_counters
 from infra.secret_box import FernetSecretBox
 from infra.settings import Settings
 from infra.stripe_billing import StripeBilling
+from infra.stripe_payments import card_payments
 from infra.tokens import SessionTokens
-from infra.totp import PyotpCodes, SegnoQrCodes
+from infra.totp import PyotpCodes
 from infra.views_db import PostgresViewDatabase, SQLiteViewDatabase
 from projections.access_tokens import AccessTokensProjection
 from projections.base import ViewDatabase
@@ -51,6 +58,8 @@ from projections.coupons import CouponsProjection
 from projections.fleet import OpenOrdersView
 from projections.model_media import ModelLikesProjection
 from projections.orders import OrdersProjection
+from projections.payment_flow import PaymentFlow, RefundFlow
+from projections.payments import PaymentsProjection
 from projections.printer_load import PrinterLoadProjection, PrinterLoadView
 from projections.runner import ProjectionRunner
 from projections.stats import StatsProjection
@@ -90,6 +99,13 @@ class Container:
     model_media: ModelMedia  # catalog models' preview images and likes
     image_uploads: UploadGate  # requests decoding a preview image at once (bounds memory)
     seo: SeoPages  # robots.txt, the sitemap's settings, product pages' meta and JSON-LD
+    addresses: Addresses  # customers' saved delivery addresses (identity log)
+    payments: Payments  # one payment per order or group: UPI, cards, staff, refunds
+    settlement: Settlement  # what a confirmed payment or a cancelled paid order entails
+    invoices: Invoices  # GST invoice numbers and PDFs
+    # Process managers (payment_flow, refund_flow): run in every API process, even when
+    # Kafka feeds the views, since their effects are idempotent commands, not rows.
+    flows: dict[str, ProjectionRunner] = field(default_factory=dict)
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
@@ -104,6 +120,7 @@ class Container:
             self.fleet,
             self.developer,
             self.shop,
+            self.payments.app,
         )
         return {app.name: app for app in apps}
 
@@ -112,10 +129,13 @@ class Container:
         return self.kafka_views.get(view) or self.projections[view]
 
     def start_projections(self) -> None:
-        """Catch up and follow the log in background threads (embedded mode)."""
-        if self.kafka_views:  # Kafka consumers fold these views: folding the log too doubles them
-            return
-        for runner in self.projections.values():
+        """Catch up and follow the log in background threads (embedded mode); the flows
+        always."""
+        # Kafka consumers fold the views: folding the log too would double them.
+        runners = list(self.flows.values())
+        if not self.kafka_views:
+            runners = list(self.projections.values()) + runners
+        for runner in runners:
             runner.catch_up()
             if isinstance(runner.app, FabApplication):  # each runner wakes on its own app's saves
                 runner.app.add_listener(_waker(runner))
@@ -123,7 +143,7 @@ class Container:
 
     def close(self) -> None:
         """Stop followers and close connections."""
-        for runner in self.projections.values():
+        for runner in [*self.flows.values(), *self.projections.values()]:
             runner.stop()
         self.access_log.close()  # a last flush, while the views are still open
         for app in self.applications().values():
@@ -189,6 +209,21 @@ def bootstrap(settings: Settings) -> Container:
     projections["model_likes"] = ProjectionRunner(catalog, ModelLikesProjection(), views)
     projections["coupons"] = ProjectionRunner(ordering, CouponsProjection(), views)
     access_log = BatchedAccessLog(views)
+    payments_app = PaymentsApp(env=settings.event_store_env("payments"))
+    payments = Payments(
+        payments_app,
+        ordering,
+        shop,
+        SegnoQrImages(),
+        card_payments(settings),
+    )
+    invoices = Invoices(payments, shipping.pins, render_invoice)
+    settlement = Settlement(payments, invoices)
+    projections["payments"] = ProjectionRunner(payments_app, PaymentsProjection(), views)
+    flows = {
+        "payment_flow": ProjectionRunner(payments_app, PaymentFlow(settlement), views),
+        "refund_flow": ProjectionRunner(ordering, RefundFlow(settlement), views),
+    }
     return Container(
         settings=settings,
         identity=identity,
@@ -223,7 +258,7 @@ def bootstrap(settings: Settings) -> Container:
             identity,
             shop,
             PyotpCodes(),
-            SegnoQrCodes(),
+            SegnoQrImages(),
             FernetSecretBox(settings.resolved_secrets_keys()),
         ),
         access_tokens=AccessTokens(identity, access_log),
@@ -236,6 +271,11 @@ def bootstrap(settings: Settings) -> Container:
         ),
         image_uploads=image_gate(),
         seo=SeoPages(catalog, shop, settings.public_url),
+        addresses=Addresses(identity, shipping.pins),
+        payments=payments,
+        settlement=settlement,
+        invoices=invoices,
+        flows=flows,
         projections=projections,
         kafka_views=(
             kafka_positions(projections, views, settings.kafka_topic_prefix)

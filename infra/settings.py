@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     stripe_api_key: SecretStr = SecretStr("")  # empty: Stripe off (no paid plans, no reporting)
     stripe_api_base: str = ""  # empty: Stripe's own API; e.g. a localstripe URL in tests
+    # The signing secret (whsec_...) of the Stripe webhook endpoint of card payments; empty:
+    # every webhook is refused (400), so no card payment is confirmed.
+    stripe_webhook_secret: SecretStr = SecretStr("")
     mail_driver: str = "console"  # console (log each mail) or smtp
     public_url: str = "http://localhost:8000"  # links in mails (password reset) point here
     smtp_host: str = "localhost"

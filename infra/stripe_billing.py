@@ -13,6 +13,22 @@ from application.ports import UsageReport
 DUPLICATE_IDENTIFIER = "An event already exists with identifier"
 
 
+def stripe_client(
+    api_key: str,
+    api_base: str | None = None,
+    http_client: stripe.HTTPClient | None = None,
+    *,
+    max_network_retries: int = 2,
+) -> stripe.StripeClient:
+    """The official client on Stripe's API, or on another address (localstripe in tests)."""
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": api_base} if api_base else None,
+        http_client=http_client,
+        max_network_retries=max_network_retries,
+    )
+
+
 class StripeBilling:
     """Creates customers and reports metered usage; the API key never leaves the client."""
 
@@ -24,11 +40,8 @@ class StripeBilling:
         *,
         max_network_retries: int = 2,
     ) -> None:
-        self._client = stripe.StripeClient(
-            api_key,
-            base_addresses={"api": api_base} if api_base else None,
-            http_client=http_client,
-            max_network_retries=max_network_retries,
+        self._client = stripe_client(
+            api_key, api_base, http_client, max_network_retries=max_network_retries
         )
         self.api_base = api_base
 
@@ -83,18 +96,29 @@ def is_duplicate_identifier(error: stripe.InvalidRequestError, identifier: str) 
 
 def _translate(error: stripe.StripeError, doing: str) -> BillingUnavailable | BillingRefused:
     """Our error for Stripe's: retryable outages vs refusals (never the request's key)."""
-    status = error.http_status
-    if isinstance(error, stripe.AuthenticationError | stripe.PermissionError):
+    if is_credentials_error(error):
         return BillingUnavailable(f"Stripe refused our credentials while {doing}")
-    if (
+    if is_outage(error):
+        return BillingUnavailable(f"Stripe is unavailable while {doing}: {describe_error(error)}")
+    return BillingRefused(f"Stripe refused {doing}: {describe_error(error)}")
+
+
+def is_credentials_error(error: stripe.StripeError) -> bool:
+    """Whether Stripe refused our API key (an operator has to fix the configuration)."""
+    return isinstance(error, stripe.AuthenticationError | stripe.PermissionError)
+
+
+def is_outage(error: stripe.StripeError) -> bool:
+    """Whether Stripe could not answer this time (network, rate limit, 5xx): retry later."""
+    status = error.http_status
+    return (
         isinstance(error, stripe.APIConnectionError | stripe.RateLimitError)
         or status is None
         or status >= 500
-    ):
-        return BillingUnavailable(f"Stripe is unavailable while {doing}: {_describe(error)}")
-    return BillingRefused(f"Stripe refused {doing}: {_describe(error)}")
+    )
 
 
-def _describe(error: stripe.StripeError) -> str:
+def describe_error(error: stripe.StripeError) -> str:
+    """Kind, status, code and Stripe's message of an error (never the request's key)."""
     code = f" [{error.code}]" if error.code else ""
     return f"{type(error).__name__} {error.http_status or '-'}{code}: {error.user_message or ''}"

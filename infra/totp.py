@@ -1,4 +1,4 @@
-"""TOTP codes with pyotp (the TotpCodes port) and the enrolment QR code with segno (QrCodes)."""
+"""TOTP codes with pyotp (the TotpCodes port); the enrolment QR code is infra/qr_images.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hmac
 from datetime import datetime
 
 import pyotp
-import segno
 
 ISSUER = "fabledger"
 
@@ -38,12 +37,3 @@ class PyotpCodes:
             if hmac.compare_digest(totp.generate_otp(step).encode(), given):
                 found = step
         return found
-
-
-class SegnoQrCodes:
-    """QR codes as PNG data URIs (medium error correction, 5 px modules)."""
-
-    def png_data_uri(self, text: str) -> str:
-        """data:image/png;base64,... of the QR code of this text."""
-        data_uri: str = segno.make(text, error="m").png_data_uri(scale=5, border=4)
-        return data_uri

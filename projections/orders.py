@@ -103,6 +103,7 @@ class OrdersProjection(Projection):
             "CREATE INDEX IF NOT EXISTS orders_view_status ON orders_view (status, created_at)"
         )
         cur.execute("CREATE INDEX IF NOT EXISTS orders_view_created ON orders_view (created_at)")
+        cur.execute("CREATE INDEX IF NOT EXISTS orders_view_group ON orders_view (group_id)")
 
     def drop(self, cur: Cursor) -> None:
         """Drop the table (its indexes go with it)."""
@@ -239,6 +240,25 @@ def find_by_tracking_number(cur: Cursor, tracking_number: str) -> dict[str, Any]
     )
     row = cur.fetchone()
     return _as_dict(row) if row else None
+
+
+def orders_in_group(
+    cur: Cursor, group_id: str, customer_id: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The orders of a cart checkout's group, as placed (only the customer's, if given), and
+    the group's total in paise."""
+    where, params = "group_id = ?", [group_id]
+    if customer_id is not None:
+        where += " AND customer_id = ?"
+        params.append(customer_id)
+    cur.execute(
+        f"SELECT {', '.join(LIST_COLUMNS)} FROM orders_view WHERE {where}"  # noqa: S608
+        " ORDER BY created_at, id",
+        params,
+    )
+    rows = cur.fetchall()
+    total = sum(int(row[LIST_COLUMNS.index("total_paise")]) for row in rows)
+    return [_as_dict(row) for row in rows], total
 
 
 def _as_dict(row: Sequence[Any]) -> dict[str, Any]:

@@ -8,13 +8,14 @@ from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Caller, CallerDep, ContainerDep
+from api.payment_presenter import payment_view
 from api.presenters import customer_order
 from api.schemas.errors import MULTIPART, SIGNED_IN, errors
 from api.schemas.orders import PlacedOrder
 from api.text import check_text, refuse_empty_fields
 from api.uploads import read_upload
 from application.checkout import CheckoutRequest
-from domain.errors import Forbidden
+from domain.errors import Forbidden, InvalidInput
 from infra.bootstrap import Container
 
 router = APIRouter(prefix="/api", tags=["checkout"])
@@ -31,6 +32,25 @@ def refuse_unverified(caller: Caller, container: Container) -> None:
         raise Forbidden(UNVERIFIED)
 
 
+def shipping_to(
+    caller: Caller,
+    container: Container,
+    fulfillment: str,
+    given: dict[str, str],
+    address_id: str | None,
+) -> dict[str, str] | None:
+    """Where a checkout ships: the shipping_* fields, or a saved address ("default": the
+    default one) — one or the other; None for a pickup."""
+    if address_id is None:
+        return given if fulfillment == "shipping" else None
+    if fulfillment != "shipping":
+        raise InvalidInput("address_id: a saved address is for shipping orders")
+    if any(value.strip() for value in given.values()):
+        raise InvalidInput("send address_id or the shipping_* fields, not both")
+    wanted = None if address_id == "default" else address_id
+    return container.addresses.for_checkout(caller.id, wanted)
+
+
 ShortText = Annotated[str, Form(max_length=200)]
 # Choices that have a default when left out, but are a mistake when sent empty.
 NON_EMPTY = (
@@ -43,6 +63,7 @@ NON_EMPTY = (
     "shipping_method",
     "coupon_code",
     "catalog_model_id",
+    "address_id",
 )
 MULTILINE = ("notes", "shipping_address")
 
@@ -79,6 +100,7 @@ async def checkout(
     shipping_method: Annotated[str | None, Form(max_length=60)] = None,
     notes: Annotated[str, Form(max_length=2000)] = "",
     coupon_code: Annotated[str | None, Form(max_length=40)] = None,
+    address_id: Annotated[str | None, Form(max_length=40)] = None,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> dict[str, Any]:
     """Place an order; the same Idempotency-Key returns the same order (200, not 201).
@@ -86,7 +108,8 @@ async def checkout(
     403 while the shop requires a verified e-mail address and the caller's is not.
     The model is one of model_file, session_id or catalog_model_id (a listed catalog model,
     or the caller's own; 404 for any other), priced at the catalog model's fixed price
-    when it has one, else by the cost engine from its analysed geometry.
+    when it has one, else by the cost engine from its analysed geometry. A shipping order
+    goes to the shipping_* fields or to a saved address (address_id, or "default").
     A coupon_code is redeemed with the order in one save; every refusal is a 422 naming
     the reason (unknown, inactive, not yet valid, expired, minimum order, used up, already
     used by you).
@@ -99,7 +122,7 @@ async def checkout(
             check_text(name, value, multiline=name in MULTILINE)
     if idempotency_key is not None:
         check_text("Idempotency-Key", idempotency_key)
-    address = {
+    given = {
         "name": shipping_name,
         "phone": shipping_phone,
         "address": shipping_address,
@@ -107,6 +130,7 @@ async def checkout(
         "state": shipping_state,
         "zip": shipping_zip,
     }
+    address = shipping_to(caller, container, fulfillment, given, address_id)
     # Queued callers keep their file spooled on disk: only admitted ones read it into memory.
     async with container.uploads.admitted(model_file is not None):
         data, filename = (None, None)
@@ -125,7 +149,7 @@ async def checkout(
                 infill_pct=infill,
                 fulfillment=fulfillment,
                 priority=priority_print,
-                shipping_address=address if fulfillment == "shipping" else None,
+                shipping_address=address,
                 notes=notes,
                 model_bytes=data,
                 filename=filename,
@@ -138,5 +162,12 @@ async def checkout(
         )
     if not result.created:
         response.status_code = 200
+    payment = await run_in_threadpool(
+        container.payments.open_for, [result.order], actor=caller.actor
+    )
     response.headers["X-Position"] = str(result.position)
-    return {"order": customer_order(result.order), "position": result.position}
+    return {
+        "order": customer_order(result.order),
+        "payment": payment_view(payment, container.payments),
+        "position": result.position,
+    }

@@ -167,12 +167,16 @@ def staff_orders_router(prefix: str, *roles: str) -> APIRouter:
         response: Response,
         body: PaidBody | None = None,
     ) -> dict[str, Any]:
-        """Confirm payment by hand; a pending order becomes confirmed."""
+        """Confirm payment by hand: what is outstanding on the order's payment is recorded as
+        received by this staff member, which confirms it; every order it covers (a group's
+        parts together) becomes confirmed and the invoice is issued."""
         body = body or PaidBody()
-        order, position = container.ordering.confirm_payment(
+        payment, _ = container.payments.confirm_manually(
             parse_id(order_id), actor=caller.actor, method=body.method, reference=body.reference
         )
-        return _respond(response, container, order, position)
+        container.settlement.settle(payment.id)  # idempotent: the payment flow finds it done
+        order = container.ordering.get_order(parse_id(order_id))
+        return _respond(response, container, order, container.ordering.position())
 
     @router.patch(
         "/orders/{order_id}/tracking",

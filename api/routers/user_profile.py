@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks
 from pydantic import Field
@@ -10,6 +11,7 @@ from pydantic import Field
 from api.deps import CallerDep, ContainerDep
 from api.routers.auth import profile
 from api.schemas.accounts import Accepted, FullProfile, Session, TwoFactorStatus
+from api.schemas.addresses import SavedAddress
 from api.schemas.errors import SIGNED_IN, WITH_BODY, errors
 from api.text import TextBody
 from domain.users import User
@@ -36,8 +38,8 @@ class ProfileBody(TextBody):
     display_name: str | None = Field(default=None, max_length=80)
 
 
-def full_profile(user: User) -> FullProfile:
-    """Everything the user may see of their own account."""
+def full_profile(user: User, addresses: list[dict[str, Any]]) -> FullProfile:
+    """Everything the user may see of their own account, with their saved addresses."""
     return FullProfile(
         id=str(user.id),
         username=user.username,
@@ -48,13 +50,14 @@ def full_profile(user: User) -> FullProfile:
         pending_email=user.pending_email,
         two_factor_enabled=user.two_factor_enabled,
         created_at=user.created_on.isoformat(),
+        addresses=[SavedAddress(**address) for address in addresses],
     )
 
 
 @router.get("/profile", responses=errors(*SIGNED_IN))
-def get_profile(caller: CallerDep) -> FullProfile:
-    """The caller's profile."""
-    return full_profile(caller.user)
+def get_profile(caller: CallerDep, container: ContainerDep) -> FullProfile:
+    """The caller's profile, with their saved addresses."""
+    return full_profile(caller.user, container.addresses.list(caller.user.id))
 
 
 @router.patch("/profile", responses=errors(*SIGNED_IN, *WITH_BODY, 409))
@@ -63,7 +66,7 @@ def patch_profile(body: ProfileBody, caller: CallerDep, container: ContainerDep)
     user = container.accounts.update_profile(
         caller.user.id, username=body.username, display_name=body.display_name
     )
-    return full_profile(user)
+    return full_profile(user, container.addresses.list(user.id))
 
 
 @router.post("/change-password", responses=errors(*SIGNED_IN, *WITH_BODY, 409))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from api.schemas.addresses import SavedAddress
+
 
 class UserProfile(BaseModel):
     """The public fields of a user."""
@@ -48,6 +50,7 @@ class FullProfile(BaseModel):
     pending_email: str | None = None  # asked for; becomes `email` when its link is opened
     two_factor_enabled: bool
     created_at: str
+    addresses: list[SavedAddress] = Field(default_factory=list, description="Saved addresses.")
 
 
 class TwoFactorStatus(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from api.schemas.catalog import CustomerPrice, MeshInfo, StaffPrice
+from api.schemas.payments import PaymentView
 
 
 class OrderModel(MeshInfo):
@@ -106,9 +107,11 @@ class StaffOrder(_OrderCommon):
 
 
 class PlacedOrder(BaseModel):
-    """A checkout's order and the log position it wrote."""
+    """A checkout's order, its payment (with the UPI intent to pay it) and the log position
+    the order wrote."""
 
     order: CustomerOrder
+    payment: PaymentView
     position: int
 
 

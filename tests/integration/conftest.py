@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.support.http import Account, app_settings, register, running_app, staff
+from tests.support.localstripe import localstripe_server
 from tests.support.mail import RecordingMailer
 
 
@@ -52,3 +53,10 @@ def mailer(client: TestClient) -> RecordingMailer:
     recording = RecordingMailer()
     client.app.state.container.accounts.mailer = recording  # type: ignore[attr-defined]
     return recording
+
+
+@pytest.fixture(scope="module")
+def localstripe_url() -> Iterator[str]:
+    """A real localstripe server for the module, on a free 127.0.0.1 port."""
+    with localstripe_server() as url:
+        yield url

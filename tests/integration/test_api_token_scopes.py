@@ -111,6 +111,16 @@ OURS = {
     ("POST", "/api/admin/promos"): JWT,
     ("PATCH", "/api/admin/promos/:id"): JWT,
     ("DELETE", "/api/admin/promos/:id"): JWT,
+    # Payments and invoices: reading is orders:read; moving money is payment:write, the
+    # scope the seed gives to marking an order paid.
+    ("GET", "/api/admin/payments"): ORDERS_READ,
+    ("GET", "/api/admin/payments/:id"): ORDERS_READ,
+    ("POST", "/api/admin/payments/:id/reconcile"): PAYMENT_WRITE,
+    ("POST", "/api/admin/payments/:id/reject"): PAYMENT_WRITE,
+    ("POST", "/api/admin/payments/:id/accept"): PAYMENT_WRITE,
+    ("POST", "/api/admin/payments/:id/refunds/:key/sent"): PAYMENT_WRITE,
+    ("GET", "/api/admin/orders/:id/invoice"): ORDERS_READ,
+    ("GET", "/api/admin/orders/group/:group_id/invoice"): ORDERS_READ,
 }
 _PARAM = re.compile(r"\{[^}]+\}|:[a-z_]+")
 
@@ -139,7 +149,7 @@ def admin_routes(client: TestClient) -> list[tuple[str, str]]:
 def call(client: TestClient, method: str, path: str, headers: dict[str, str]) -> Any:
     """The route with unknown ids and an empty body: auth answers before either matters."""
     concrete = re.sub(r"\{[^}]+\}", UNKNOWN, path)
-    body = None if method in ("GET", "DELETE") else {}
+    body: dict[str, Any] | None = None if method in ("GET", "DELETE") else {}
     return client.request(method, concrete, json=body, headers=headers)
 
 
@@ -216,6 +226,8 @@ def test_routes_outside_admin_never_take_a_token(
         ("GET", "/api/user/profile"),
         ("POST", "/api/orgs"),
         ("POST", "/api/checkout"),
+        ("POST", "/api/cart-checkout"),
+        ("GET", "/api/user/orders/group/{group_id}"),
         ("POST", "/api/upload-for-cart"),
         ("POST", "/api/models/{model_id}/image"),
         ("POST", "/api/catalog/{model_id}/like"),

@@ -4,12 +4,7 @@ server on 127.0.0.1, meter events against the rule-enforcing fake HTTP client.
 
 from __future__ import annotations
 
-import importlib.util
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 
 import pytest
 import stripe
@@ -17,54 +12,10 @@ import stripe
 from application.billing import BillingRefused, BillingUnavailable
 from application.ports import UsageReport
 from infra.stripe_billing import StripeBilling
-from tests.conftest import missing_component
+from tests.support.postgres import free_port
 from tests.support.stripe_fakes import DAY, FakeStripe, FakeStripeHTTPClient
 
 API_KEY = "sk_test_fabledger_integration"
-# localstripe's own CLI binds every interface ('::'); run its app on 127.0.0.1 instead, and
-# keep its store in memory (its CLI pickles every write to /tmp/localstripe.pickle).
-LOCALSTRIPE_MAIN = """
-import sys
-from aiohttp import web
-from localstripe import resources
-resources.Store.dump_to_disk = lambda self: None
-from localstripe.server import app
-web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def localstripe_url() -> Iterator[str]:
-    """A localstripe server for this module, on a free 127.0.0.1 port."""
-    if importlib.util.find_spec("localstripe") is None:
-        missing_component("localstripe is not installed (pip install localstripe)")
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", LOCALSTRIPE_MAIN, str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    err = process.stderr.read().decode() if process.stderr else ""
-                    pytest.fail(f"localstripe did not start: {err[-2000:]}")
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -119,7 +70,7 @@ def test_stripe_refusing_our_key_is_an_outage_and_never_shows_the_key(
 
 def test_an_unreachable_stripe_is_an_outage() -> None:
     gateway = StripeBilling(
-        API_KEY, api_base=f"http://127.0.0.1:{_free_port()}", max_network_retries=0
+        API_KEY, api_base=f"http://127.0.0.1:{free_port()}", max_network_retries=0
     )
     with pytest.raises(BillingUnavailable, match="unavailable"):
         gateway.create_customer(org_id="org-3", name="Acme", email=None)

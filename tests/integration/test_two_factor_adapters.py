@@ -12,8 +12,9 @@ import pyotp
 import pytest
 from cryptography.fernet import Fernet
 
+from infra.qr_images import SegnoQrImages
 from infra.secret_box import FernetSecretBox
-from infra.totp import PyotpCodes, SegnoQrCodes
+from infra.totp import PyotpCodes
 from tests.support.http import app_settings
 
 NOW = datetime(2026, 5, 1, 12, 0, 10, tzinfo=UTC)
@@ -79,7 +80,7 @@ def test_the_provisioning_uri_names_the_issuer_and_the_account() -> None:
 
 
 def test_the_qr_code_is_a_png_data_uri() -> None:
-    uri = SegnoQrCodes().png_data_uri("otpauth://totp/fabledger:a?secret=ABC&issuer=fabledger")
+    uri = SegnoQrImages().png_data_uri("otpauth://totp/fabledger:a?secret=ABC&issuer=fabledger")
 
     head, _, data = uri.partition(",")
     assert head == "data:image/png;base64"
