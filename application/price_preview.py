@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from application.catalog import CatalogApp
+from domain.cart_pricing import group_goods_paise, with_group_discount
 from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.coupons import discount_as_applied
 from domain.errors import InvalidInput
@@ -68,7 +70,27 @@ class PricePreview:
         """The order's price recomputed from its recorded settings version (an audit check).
 
         Shipping is carried over as recorded: it is quoted by the carrier, not this engine.
+        An order of a group with a coupon holds a share of the group's discount: reprice the
+        group together (reprice_group).
         """
+        price = self._undiscounted(order)
+        coupon = order.price.get("coupon")
+        if coupon:  # the coupon's line, recomputed from the terms the order recorded
+            price = with_discount(price, discount_as_applied(coupon, goods_paise(price)), coupon)
+        return price
+
+    def reprice_group(self, orders: Sequence[Order]) -> list[PriceBreakdown]:
+        """A group's prices recomputed together: its coupon's discount is decided on the
+        group's goods and shared in proportion (domain.cart_pricing), as at checkout."""
+        prices = [self._undiscounted(order) for order in orders]
+        coupon = orders[0].price.get("coupon")
+        if not coupon:
+            return prices
+        discount = discount_as_applied(coupon, group_goods_paise(prices))
+        return with_group_discount(prices, discount, coupon)
+
+    def _undiscounted(self, order: Order) -> PriceBreakdown:
+        """The order's price before any coupon, from what its events recorded."""
         settings, printer = self.catalog.pricing_at(order.settings_version)
         # The printer and material as they were when priced (before the fleet: the settings').
         recorded = order.price.get("printer")
@@ -97,11 +119,7 @@ class PricePreview:
             unit_price=None if fixed is None else from_paise(fixed),
         )
         # The carrier that priced the shipping line is recorded, not recomputed, like its price.
-        price = replace(price, shipping_method=order.price.get("shipping_method"))
-        coupon = order.price.get("coupon")
-        if coupon:  # the coupon's line, recomputed from the terms the order recorded
-            price = with_discount(price, discount_as_applied(coupon, goods_paise(price)), coupon)
-        return price
+        return replace(price, shipping_method=order.price.get("shipping_method"))
 
     def _settings(self, version: int | None) -> tuple[CostSettings, PrinterProfile]:
         return self.catalog.pricing() if version is None else self.catalog.pricing_at(version)

@@ -40,7 +40,11 @@ ADDRESS = {
 
 
 def _group(
-    container: Container, parts: int = 3, customer: str = "cust-1", shipped: bool = False
+    container: Container,
+    parts: int = 3,
+    customer: str = "cust-1",
+    shipped: bool = False,
+    coupon: str | None = None,
 ) -> list[Order]:
     sessions = [
         container.checkout.upload(customer, cube_stl(10 + 5 * i), f"part{i}.stl").session_id
@@ -55,6 +59,7 @@ def _group(
         priority=False,
         shipping_address=ADDRESS if shipped else None,
         notes="",
+        coupon_code=coupon,
     )
     return CartCheckout(container.checkout).place(request).orders
 
@@ -270,8 +275,10 @@ def test_twenty_concurrent_confirmations_get_consecutive_invoice_numbers(
 def test_a_groups_events_rederive_its_prices_payment_and_invoice_to_the_paisa(
     container: Container,
 ) -> None:
-    orders = _group(container, parts=3, shipped=True)
+    container.coupons.issue("GROUP-7", {"percent_off": 7}, actor=STAFF)
+    orders = _group(container, parts=3, shipped=True, coupon="GROUP-7")
     assert [o.price["shipping_paise"] > 0 for o in orders] == [True, False, False]  # one parcel
+    assert all(o.price["discount_paise"] > 0 for o in orders)  # the group's discount, shared
     payment, _ = container.payments.confirm_manually(
         orders[0].id, method="manual", reference="", actor=STAFF
     )
@@ -279,8 +286,8 @@ def test_a_groups_events_rederive_its_prices_payment_and_invoice_to_the_paisa(
 
     previewer = PricePreview(container.catalog)
     replayed = [container.ordering.get_order(o.id) for o in orders]  # from stored events
-    for order in replayed:
-        assert previewer.reprice(order).to_dict() == order.price
+    repriced = previewer.reprice_group(replayed)
+    assert [p.to_dict() for p in repriced] == [o.price for o in replayed]
     totals = sum(stored_total_paise(o.price) for o in replayed)
     paid = container.payments.app.get_payment(payment.id)  # from stored events
     assert paid.amount_due_paise == paid.received_paise == totals
