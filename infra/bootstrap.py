@@ -129,17 +129,15 @@ class Container:
         return self.kafka_views.get(view) or self.projections[view]
 
     def start_projections(self) -> None:
-        """Catch up and follow the log in background threads (embedded mode); the flows
-        always."""
+        """Catch up and follow the log in background threads (embedded mode), and the flows."""
         # Kafka consumers fold the views: folding the log too would double them.
-        runners = list(self.flows.values())
-        if not self.kafka_views:
-            runners = list(self.projections.values()) + runners
-        for runner in runners:
-            runner.catch_up()
-            if isinstance(runner.app, FabApplication):  # each runner wakes on its own app's saves
-                runner.app.add_listener(_waker(runner))
-            runner.start()
+        _follow([] if self.kafka_views else list(self.projections.values()))
+        self.start_flows()
+
+    def start_flows(self) -> None:
+        """Run the payment and refund flows in this process (every API process runs them:
+        their commands are idempotent, so two processes running one step change nothing)."""
+        _follow(list(self.flows.values()))
 
     def close(self) -> None:
         """Stop followers and close connections."""
@@ -154,6 +152,15 @@ class Container:
         close = getattr(self.views, "close", None)
         if close is not None:
             close()
+
+
+def _follow(runners: list[ProjectionRunner]) -> None:
+    """Catch each runner up, then let it follow its log, woken by its application's saves."""
+    for runner in runners:
+        runner.catch_up()
+        if isinstance(runner.app, FabApplication):
+            runner.app.add_listener(_waker(runner))
+        runner.start()
 
 
 def _waker(runner: ProjectionRunner) -> Callable[[int], None]:
