@@ -19,6 +19,7 @@ from domain.payments import CONFIRMED as PAID
 from domain.payments import OVER, SHORT, SUBMITTED, Payment
 from domain.pricing import stored_total_paise
 from infra.bootstrap import Container
+from projections.payments import PaymentQuery, list_payments
 from tests.support.factories import cube_stl, pickup_request
 
 STAFF = "admin:staff-1"
@@ -300,3 +301,38 @@ def test_a_groups_events_rederive_its_prices_payment_and_invoice_to_the_paisa(
     assert invoice.igst_paise == taxes and [line.hsn for line in invoice.lines][-1] == "9968"
     shipping = invoice.lines[-1]
     assert shipping.taxable_paise + shipping.igst_paise == orders[0].price["shipping_paise"]
+
+
+def test_the_payments_view_lists_what_staff_work_through_and_rebuilds_the_same(
+    container: Container,
+) -> None:
+    waiting, short, refunded = (_order(container, customer=f"c{i}") for i in range(3))
+    for order, utr in ((waiting, "412345678911"), (short, "412345678912")):
+        payment = container.payments.open_for([order], actor="customer")
+        container.payments.submit_utr(payment.id, utr, customer_id=order.customer_id)
+    container.payments.reconcile_utr(
+        container.payments.of_order(short, actor=STAFF).id, 100, actor=STAFF
+    )
+    paid, _ = container.payments.confirm_manually(
+        refunded.id, method="manual", reference="", actor=STAFF
+    )
+    _settle_by_flow(container)
+    container.ordering.change_status(refunded.id, CANCELLED, actor=STAFF)
+    _settle_by_flow(container)
+
+    runner = container.projections["payments"]
+    runner.catch_up()
+    with container.views.reading() as cur:
+        submitted, _ = list_payments(cur, PaymentQuery(status=SUBMITTED))
+        flagged, _ = list_payments(cur, PaymentQuery(status=SHORT))
+        due, _ = list_payments(cur, PaymentQuery(refunds_due=True))
+        incremental = list(runner.projection.dump(cur))
+    assert [p["covers"] for p in submitted] == [str(waiting.id)]
+    assert [(p["covers"], p["received_paise"]) for p in flagged] == [(str(short.id), 100)]
+    assert [(p["id"], p["refunds_due_paise"]) for p in due] == [
+        (str(paid.id), stored_total_paise(refunded.price))
+    ]
+    assert due[0]["invoice_number"] is not None
+    runner.rebuild()
+    with container.views.reading() as cur:
+        assert list(runner.projection.dump(cur)) == incremental
