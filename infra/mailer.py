@@ -18,9 +18,11 @@ class ConsoleMailer:
     """Development driver: one structlog line per mail, nothing leaves the machine."""
 
     def send(self, mail: Mail) -> None:
-        """Log the mail."""
+        """Log the mail; attachments by name and size only (their bytes are no log line)."""
+        files = [f"{a.filename} ({len(a.data)} bytes)" for a in mail.attachments]
+        extra = {"attachments": files} if files else {}
         structlog.get_logger("fabledger.mail").info(
-            "mail", key=mail.key, to=mail.to, subject=mail.subject, body=mail.body
+            "mail", key=mail.key, to=mail.to, subject=mail.subject, body=mail.body, **extra
         )
 
 
@@ -50,7 +52,7 @@ class SmtpMailer:
 
     def message(self, mail: Mail) -> EmailMessage:
         """The RFC 5322 message; its Message-ID is derived from the mail key, so a resend of
-        the same order event carries the same id (receivers can drop the duplicate)."""
+        the same event carries the same id (receivers can drop the duplicate)."""
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = mail.to
@@ -59,6 +61,14 @@ class SmtpMailer:
         domain = parseaddr(self.sender)[1].rpartition("@")[2] or "fabledger.invalid"
         message["Message-ID"] = f"<{mail.key.replace(':', '.')}@{domain}>"
         message.set_content(mail.body)
+        for attachment in mail.attachments:  # the first add turns the body into a multipart
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(
+                attachment.data,
+                maintype=maintype,
+                subtype=subtype or "octet-stream",
+                filename=attachment.filename,
+            )
         return message
 
     def send(self, mail: Mail) -> None:

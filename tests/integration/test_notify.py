@@ -9,24 +9,15 @@ sends it again with the same Message-ID, which is what receivers deduplicate on.
 
 from __future__ import annotations
 
-import email
-import shutil
-import ssl
-import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from pydantic import SecretStr
 from structlog.testing import capture_logs
 
@@ -38,10 +29,10 @@ from tests.support.factories import container_for, pickup_request
 from tests.support.mail import RecordingMailer
 from tests.support.postgres import PostgresDatabase
 from tests.support.served import free_port
+from tests.support.smtp import SMTP_PASSWORD, SMTP_USER, SmtpServer, plain_smtp, starttls_smtp
 from tests.support.worker_process import worker
 from workers.notify import Notifier, deliver, notifier
 
-SMTP_USER, SMTP_PASSWORD = "mailer", "smtp-secret-never-logged"
 STAFF = "admin:test"
 NEVER = threading.Event()  # a stop event nobody sets
 
@@ -49,112 +40,18 @@ NEVER = threading.Event()  # a stop event nobody sets
 # --- a real SMTP server ---------------------------------------------------------------
 
 
-@dataclass
-class Inbox:
-    """What the SMTP server accepted, and which recipients it refuses."""
-
-    messages: list[Message] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)
-    logins: list[str] = field(default_factory=list)
-
-    async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or envelope.content
-        assert isinstance(raw, bytes)
-        self.messages.append(email.message_from_bytes(raw))
-        return "250 Message accepted for delivery"
-
-    def authenticate(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-            SMTP_USER.encode(),
-            SMTP_PASSWORD.encode(),
-        )
-        if ok:
-            self.logins.append(SMTP_USER)
-        return AuthResult(success=ok)
-
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[Message]:
-        """Block until `count` messages arrived."""
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(self.messages) >= count, [m["Subject"] for m in self.messages]
-        return self.messages
-
-
-@dataclass
-class SmtpServer:
-    """A running aiosmtpd server and how to reach it."""
-
-    inbox: Inbox
-    port: int
-    tls: ssl.SSLContext | None = None  # a client context trusting the server's certificate
-
-
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make the STARTTLS test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"),
-            *("-keyout", str(key), "-out", str(cert)),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     """Plain SMTP with AUTH allowed without TLS (a local relay)."""
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=inbox.authenticate,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        yield SmtpServer(inbox, port)
-    finally:
-        controller.stop()
+    with plain_smtp() as server:
+        yield server
 
 
 @pytest.fixture
 def starttls_server(tmp_path: Path) -> Iterator[SmtpServer]:
     """SMTP that requires STARTTLS before anything else, with a self-signed certificate."""
-    cert, key = _self_signed(tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
-    inbox, port = Inbox(), free_port()
-    controller = Controller(
-        inbox,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=server_tls,
-        require_starttls=True,
-        authenticator=inbox.authenticate,
-    )
-    controller.start()
-    try:
-        yield SmtpServer(inbox, port, ssl.create_default_context(cafile=str(cert)))
-    finally:
-        controller.stop()
+    with starttls_smtp(tmp_path) as server:
+        yield server
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -341,7 +238,7 @@ def test_the_smtp_driver_logs_in_and_delivers_a_mail_with_a_stable_message_id(
     assert first["To"] == "maker@example.com" and first["Subject"] == "Order FL-1: shipped"
     assert first["From"] == "fabledger <orders@shop.example>"
     assert first["Message-ID"] == again["Message-ID"] == "<order-1.3@shop.example>"
-    assert first.get_payload().strip() == "On its way."
+    assert str(first.get_payload()).strip() == "On its way."
     assert SMTP_PASSWORD not in repr(logs) and SMTP_PASSWORD not in repr(mailer.__dict__)
 
 
