@@ -228,8 +228,8 @@ class Payments:
                 payment.accept_difference(actor=actor)
                 return
             payment.receive(
-                method=MANUAL,
-                reference=f"{method}: {reference.strip()}".strip(": "),
+                method=method.strip() or MANUAL,
+                reference=reference.strip() or f"confirmed by {actor}",
                 amount_paise=payment.outstanding_paise,
                 actor=actor,
             )

@@ -156,7 +156,7 @@ def test_marking_paid_by_hand_is_a_payment_event_with_its_actor(
     assert paid.status_code == 200, paid.text
     assert paid.json()["order"]["status"] == "confirmed"
     payment = _payment_of(client, customer, order["id"])
-    assert (payment["status"], payment["method"], payment["upi"]) == ("confirmed", "manual", None)
+    assert (payment["status"], payment["method"], payment["upi"]) == ("confirmed", "cash", None)
     history = client.get(f"/api/admin/payments/{payment['id']}", headers=admin.auth).json()
     assert history["received_paise"] == history["amount_due_paise"]
     error_of(client.patch(f"/api/admin/orders/{order['id']}/paid", headers=admin.auth), 409)
