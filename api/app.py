@@ -9,6 +9,8 @@ import structlog
 from fastapi import Depends, FastAPI
 
 from api.access_log import PatAccessLog
+from api.cors import CurrentNetwork, ShopCors
+from api.csp import HtmlPolicy
 from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.metrics import install_metrics
@@ -24,6 +26,7 @@ from api.routers import (
     catalog,
     catalog_models,
     checkout,
+    contact,
     cost_settings,
     coupons,
     customer_orders,
@@ -32,7 +35,9 @@ from api.routers import (
     fleet_printers,
     health,
     invoices,
+    mail_delivery,
     model_media,
+    network_security,
     order_groups,
     orgs,
     payments,
@@ -43,6 +48,7 @@ from api.routers import (
     seo,
     shipping_partners,
     shop_settings,
+    site_content,
     staff_orders,
     stats,
     two_factor,
@@ -76,7 +82,8 @@ def create_app(
             structlog.get_logger("fabledger.mail").warning(
                 "mail_driver_console",
                 note="mails are printed whole to this log, reset and verification links"
-                " included; set FABLEDGER_MAIL_DRIVER=smtp to send them instead",
+                " included, unless the admin's mail_delivery setting sends them; set it (or"
+                " FABLEDGER_MAIL_DRIVER=smtp) to send them instead",
             )
         if owned and settings.projections_in_process:
             app.state.container.start_projections()
@@ -134,10 +141,17 @@ def create_app(
         customer_orders.router,
         staff_orders.admin_router,
         staff_orders.moderator_router,
+        contact.router,
+        contact.admin_router,
+        contact.moderator_router,
         stats.router,
         admin_users.router,
         admin_tokens.router,
         shop_settings.router,
+        site_content.router,
+        site_content.public_router,
+        mail_delivery.router,
+        network_security.router,
         rate_limiter.router,
         cost_settings.router,
         coupons.router,
@@ -152,6 +166,9 @@ def create_app(
     ):
         app.include_router(router)
     app.add_middleware(PatAccessLog)  # innermost: logs the status the routes answered
+    # The CORS allowlist and CSP sources (shop settings), read live by both middlewares.
+    network = app.state.network = CurrentNetwork()
+    app.add_middleware(HtmlPolicy, network=network)  # every HTML answer's CSP
     if instrument:
         app.add_middleware(
             BodyLimit, upload_bytes=settings.max_file_bytes, json_bytes=settings.max_json_bytes
@@ -159,6 +176,9 @@ def create_app(
     # Outside the body cap (a refused upload is never read), inside the request id and log.
     install_rate_limits(app, settings.rate_limits_enabled, settings.trusted_proxies)
     app.add_middleware(OpenCors)
+    # /api/* but /api/v1/*: outside the rate limits, so a preflight costs no count and a 429
+    # or 413 still carries the CORS headers the page needs to read it.
+    app.add_middleware(ShopCors, network=network)
     app.add_middleware(RequestContext)
     if instrument:
         install_metrics(app)  # outermost: counts every answer, preflights and 413s too

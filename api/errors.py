@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from domain.errors import (
     BadRequest,
     Conflict,
+    DailyLimitReached,
     DomainError,
     FileTooLarge,
     Forbidden,
@@ -111,6 +112,16 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TooManyAttempts)
     async def too_many_attempts(_: Request, error: TooManyAttempts) -> JSONResponse:
         return error_response(429, error.message, headers={"Retry-After": str(error.retry_after)})
+
+    @app.exception_handler(DailyLimitReached)
+    async def daily_limit_reached(_: Request, error: DailyLimitReached) -> JSONResponse:
+        return error_response(
+            429,
+            error.message,
+            headers={"Retry-After": str(error.retry_after)},
+            retry_after_seconds=error.retry_after,
+            next_allowed_at=error.next_allowed_at,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

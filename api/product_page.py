@@ -12,20 +12,19 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from api import csp
 from application.seo import ProductPage
 from domain.seo import IMAGE_PATH, PageMeta, Site, price_text
 
 
 def headers(site: Site) -> dict[str, str]:
     """Security headers of both pages: no scripts, styles, frames or forms; images from
-    the shop (its public URL's origin, where the page links them)."""
+    the shop (its public URL's origin, where the page links them). The CSP middleware adds
+    the admin's extra image sources (api/csp.py)."""
     parts = urlsplit(site.base_url)
-    origin = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    origin = (f"{parts.scheme}://{parts.netloc}",) if parts.scheme and parts.netloc else ()
     return {
-        "Content-Security-Policy": (
-            f"default-src 'none'; img-src 'self'{origin}; base-uri 'none';"
-            " form-action 'none'; frame-ancestors 'none'"
-        ),
+        csp.HEADER: csp.policy(csp.PAGE, also={"img-src": origin}),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "strict-origin-when-cross-origin",
     }

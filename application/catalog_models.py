@@ -21,6 +21,7 @@ from application.base import last_position
 from application.catalog import CatalogApp
 from application.checkout import CatalogItem, geometry_of
 from application.ports import CatalogFiles, MeshAnalyzer, StoredModel, UploadSession
+from application.site_content import check_upload_format
 from domain.catalog_models import AUTO_APPROVE_SETTING, CatalogModel, ModelDetails, SeoMeta
 from domain.catalog_slugs import SlugClaim, slug_claim_id, taken
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -104,6 +105,7 @@ class CatalogModels:
     ) -> ModelChange:
         """Analyse a file like any upload and list it (staff uploads are approved at once)."""
         details = self._checked(ModelDetails.parse(fields))
+        check_upload_format(self.shop, filename)
         summary = self.analyzer.analyze(data, filename)  # CPU work: callers use a thread
         self.printable.require_printable(geometry_of(summary))
         model_id = uuid4()

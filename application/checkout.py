@@ -13,6 +13,7 @@ from application.coupons import Coupons
 from application.ordering import OrderingApp, new_tracking_number
 from application.ports import MeshAnalyzer, ModelStore, StoredModel, UploadSession
 from application.quoting import Quoter, QuoteRequest
+from application.site_content import ShopSettings, check_upload_format
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.models import MeshSummary
 from domain.orders import Order
@@ -98,6 +99,7 @@ class Checkout:
         models: ModelStore,
         catalog: CatalogSource | None = None,  # None: no catalog models to order
         coupons: Coupons | None = None,
+        shop: ShopSettings | None = None,  # None: every upload format is on
     ) -> None:
         self.ordering = ordering
         self.quoter = quoter
@@ -105,9 +107,11 @@ class Checkout:
         self.models = models
         self.catalog = catalog
         self.coupons = coupons or Coupons(ordering)
+        self.shop = shop
 
     def upload(self, owner_id: str, data: bytes, filename: str) -> UploadSession:
         """Analyse a file, keep it, and open an upload session for a later checkout."""
+        check_upload_format(self.shop, filename)
         summary = self.analyzer.analyze(data, filename)
         # Refused before it is stored: no checkout could ever price it.
         self.quoter.require_printable(geometry_of(summary))
@@ -207,6 +211,7 @@ class Checkout:
         if item is not None and self.catalog is not None:
             return self.catalog.file_for_order(item), item.summary
         if request.model_bytes is not None:
+            check_upload_format(self.shop, request.filename or "")
             summary = self.analyzer.analyze(request.model_bytes, request.filename or "")
             return self.models.put_model(request.model_bytes, request.filename or ""), summary
         session = self.session(request)

@@ -20,7 +20,6 @@ from domain.seo import (
     DESCRIPTION_SETTING,
     ORGANIZATION_SETTING,
     ROBOTS_SETTING,
-    SHOP_NAME,
     SITEMAP_SETTING,
     TITLE_SETTING,
     PageMeta,
@@ -30,6 +29,7 @@ from domain.seo import (
     robots_body,
     site_meta,
 )
+from domain.shop.site_content import COMPANY
 
 NOT_FOUND = "product not found"
 
@@ -60,8 +60,8 @@ class SeoPages:
         self.base_url = public_url.rstrip("/")
 
     def shop_name(self) -> str:
-        """The shop's name: the one place the site info (issue 12) will answer from."""
-        return SHOP_NAME
+        """The shop's name, as the store profile (company_info) sets it."""
+        return str(self.shop.value(COMPANY)["name"])
 
     def site(self) -> Site:
         """The shop's identity and SEO settings, as every page presents them."""

@@ -60,3 +60,11 @@ class TooManyAttempts(DomainError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class DailyLimitReached(TooManyAttempts):
+    """A per-user daily limit (contact messages) is used up until next_allowed_at (HTTP 429)."""
+
+    def __init__(self, message: str, *, retry_after: int, next_allowed_at: str) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.next_allowed_at = next_allowed_at

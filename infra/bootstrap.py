@@ -18,7 +18,9 @@ from application.developer import DeveloperApp
 from application.dfm import DfmService
 from application.fleet import FleetApp
 from application.identity import IdentityApp
+from application.inquiries import Inquiries, SupportApp
 from application.invoices import Invoices
+from application.mail_delivery import MailDelivery
 from application.model_media import ModelMedia
 from application.ordering import OrderingApp
 from application.payments import Payments, PaymentsApp
@@ -36,7 +38,7 @@ from infra.dfm import TrimeshDfmAnalyzer
 from infra.images import FileImageStore, PillowImageSanitiser, image_gate
 from infra.invoice_pdf import render_invoice
 from infra.kafka.positions import KafkaViewPosition, kafka_positions
-from infra.mailer import build_mailer
+from infra.mailer import SettingsMailDrivers
 from infra.mesh import SandboxedMeshAnalyzer, UploadGate
 from infra.model_store import FileCatalogFiles, FileModelStore
 from infra.passwords import Argon2Hasher
@@ -56,6 +58,7 @@ from projections.catalog import CatalogProjection
 from projections.catalog_queries import CatalogView
 from projections.coupons import CouponsProjection
 from projections.fleet import OpenOrdersView
+from projections.inquiries import InquiriesProjection, OrdersByTrackingView
 from projections.model_media import ModelLikesProjection
 from projections.orders import OrdersProjection
 from projections.payment_flow import PaymentFlow, RefundFlow
@@ -88,6 +91,7 @@ class Container:
     assignment: PrinterAssignment  # staff put orders on printers (ranked by eligibility)
     staff: StaffManagement  # admins manage accounts (roles, deactivation, verification)
     accounts: Accounts  # own password, profile and the mailed reset link
+    mail_delivery: MailDelivery  # the Mailer: the admin's mail_delivery setting, else the env's
     shop: ShopApp  # shop settings by key, each change an event
     two_factor: TwoFactor  # TOTP 2FA: enrolment, the login's second step, recovery codes
     access_tokens: AccessTokens  # admins' personal access tokens (PATs) and their use
@@ -103,6 +107,7 @@ class Container:
     payments: Payments  # one payment per order or group: UPI, cards, staff, refunds
     settlement: Settlement  # what a confirmed payment or a cancelled paid order entails
     invoices: Invoices  # GST invoice numbers and PDFs
+    inquiries: Inquiries  # the contact form (daily limits) and the staff inbox: support log
     # Process managers (payment_flow, refund_flow): run in every API process, even when
     # Kafka feeds the views, since their effects are idempotent commands, not rows.
     flows: dict[str, ProjectionRunner] = field(default_factory=dict)
@@ -121,6 +126,7 @@ class Container:
             self.developer,
             self.shop,
             self.payments.app,
+            self.inquiries.app,
         )
         return {app.name: app for app in apps}
 
@@ -195,12 +201,14 @@ def bootstrap(settings: Settings) -> Container:
         max_waiting=settings.mesh_max_waiting,
     )
     model_files = FileModelStore(settings.data_dir)
-    shop = ShopApp(env=settings.event_store_env("shop"))
+    secret_box = FernetSecretBox(settings.resolved_secrets_keys())  # TOTP and SMTP secrets
+    shop = ShopApp(env=settings.event_store_env("shop"), secret_box=secret_box)
+    mail_delivery = MailDelivery(shop, secret_box, SettingsMailDrivers(settings))
     catalog_models = CatalogModels(
         catalog, shop, meshes, quoter, model_files, FileCatalogFiles(settings.data_dir, model_files)
     )
     coupons = Coupons(ordering)
-    checkout = Checkout(ordering, quoter, meshes, model_files, catalog_models, coupons)
+    checkout = Checkout(ordering, quoter, meshes, model_files, catalog_models, coupons, shop)
     views = view_database(settings)
     projections = {
         p.name: ProjectionRunner(ordering, p, views)
@@ -227,6 +235,8 @@ def bootstrap(settings: Settings) -> Container:
     invoices = Invoices(payments, shipping.pins, render_invoice)
     settlement = Settlement(payments, invoices)
     projections["payments"] = ProjectionRunner(payments_app, PaymentsProjection(), views)
+    support = SupportApp(env=settings.event_store_env("support"))
+    projections["inquiries"] = ProjectionRunner(support, InquiriesProjection(), views)
     flows = {
         "payment_flow": ProjectionRunner(payments_app, PaymentFlow(settlement), views),
         "refund_flow": ProjectionRunner(ordering, RefundFlow(settlement), views),
@@ -258,7 +268,8 @@ def bootstrap(settings: Settings) -> Container:
             ordering, fleet, catalog, shipping.pins, PrinterLoadView(views)
         ),
         staff=StaffManagement(identity, UsersView(views)),
-        accounts=Accounts(identity, build_mailer(settings), settings.public_url),
+        accounts=Accounts(identity, mail_delivery, settings.public_url),
+        mail_delivery=mail_delivery,
         rate_counters=rate_counters(settings),
         shop=shop,
         two_factor=TwoFactor(
@@ -266,7 +277,7 @@ def bootstrap(settings: Settings) -> Container:
             shop,
             PyotpCodes(),
             SegnoQrImages(),
-            FernetSecretBox(settings.resolved_secrets_keys()),
+            secret_box,
         ),
         access_tokens=AccessTokens(identity, access_log),
         access_log=access_log,
@@ -282,6 +293,7 @@ def bootstrap(settings: Settings) -> Container:
         payments=payments,
         settlement=settlement,
         invoices=invoices,
+        inquiries=Inquiries(support, shop, OrdersByTrackingView(views), identity, mail_delivery),
         flows=flows,
         projections=projections,
         kafka_views=(

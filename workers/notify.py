@@ -31,7 +31,6 @@ import structlog
 from application.invoices import Invoices
 from application.notifications import INVOICE, Attachment, Mail, Mailer, MailRejected
 from infra.bootstrap import Container, bootstrap
-from infra.mailer import build_mailer
 from infra.settings import Settings
 from projections.base import Cursor, ViewDatabase
 from projections.runner import ProjectionRunner
@@ -237,8 +236,8 @@ class Notifier:
 
 def notifier(settings: Settings, *, skip_history: bool = False) -> Notifier:
     """The composition root of the notify worker."""
-    mailer = build_mailer(settings)
     container = bootstrap(settings)
+    mailer = container.mail_delivery  # the admin's mail_delivery setting, read at each send
     outbox = ProjectionRunner(container.ordering, MailOutbox(), container.views)
     payment_outbox = ProjectionRunner(container.payments.app, PaymentMailOutbox(), container.views)
     if skip_history:

@@ -20,7 +20,17 @@ from workers.runtime import Pace, run_steps
 log = structlog.get_logger("fabledger.relay")
 
 # Every application's log goes to Kafka (infra.bootstrap.Container.applications).
-APPS = ("ordering", "developer", "identity", "catalog", "shipping", "fleet", "shop", "payments")
+APPS = (
+    "ordering",
+    "developer",
+    "identity",
+    "catalog",
+    "shipping",
+    "fleet",
+    "shop",
+    "payments",
+    "support",
+)
 
 
 class RelayStep:

@@ -16,6 +16,7 @@ import structlog
 from fastapi import APIRouter, File, Response, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from api import csp
 from api.deps import Caller, CallerDep, CatalogWriteDep, ContainerDep, MaybeCallerDep, parse_id
 from api.schemas.errors import MULTIPART, SIGNED_IN, STAFF, errors
 from api.schemas.model_media import ImageChanged, LikeToggled
@@ -130,7 +131,7 @@ def serve_image(
     data, content_type = container.model_media.image(parse_id(model_id, WHAT), viewer)
     headers = {
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'",  # opened directly: nothing runs
+        csp.HEADER: csp.policy(csp.FILE),  # opened directly: nothing runs
         "Cache-Control": "no-cache",  # visibility can change: revalidate every time
     }
     return Response(data, media_type=content_type, headers=headers)

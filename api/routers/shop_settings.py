@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import Field
 
 from api.deps import AdminDep, AdminReadDep, ContainerDep
@@ -33,7 +33,11 @@ def settings(_: AdminReadDep, container: ContainerDep) -> dict[str, Any]:
     values = current.all()
     return {
         "settings": {
-            key: {"value": values[key], "default": spec.default, "description": spec.description}
+            key: {
+                "value": values[key],  # as shown: secret fields only say whether they are set
+                "default": spec.shown(spec.default),
+                "description": spec.description,
+            }
             for key, spec in sorted(SPECS.items())
         },
         "version": current.version,
@@ -52,10 +56,18 @@ def history(_: AdminReadDep, container: ContainerDep) -> dict[str, Any]:
     "/settings/{key}", response_model=ChangedSetting, responses=errors(*WITH_BODY, 404, 409)
 )
 def change_setting(
-    key: Key, body: SettingBody, caller: AdminDep, container: ContainerDep, response: Response
+    key: Key,
+    body: SettingBody,
+    caller: AdminDep,
+    container: ContainerDep,
+    request: Request,
+    response: Response,
 ) -> dict[str, Any]:
     """Set one setting; a value of the wrong type or range is 422 naming the key."""
     change, changed, position = container.shop.change(key, body.value, actor=caller.actor)
+    network = getattr(request.app.state, "network", None)
+    if network is not None:  # CORS and CSP apply this process's own change at once
+        network.forget()
     response.headers["X-Position"] = str(position)
     return {
         "key": key,

@@ -3,6 +3,10 @@
 Each key has a spec (its default and the check that turns a submitted JSON value into the
 stored one, or refuses it naming the key). Only keys with a spec can be set, so a typo is a
 404, not a silently stored setting nobody reads.
+
+A spec may name secret fields of an object value (an SMTP password): the application seals
+them before the check sees the value, and whatever lists values (every setting, a change,
+the history) shows only `<field>_set` in their place.
 """
 
 from __future__ import annotations
@@ -32,6 +36,16 @@ class SettingSpec:
     default: Any
     description: str
     check: Callable[[str, Any], Any]  # (key, submitted value) -> stored value, or InvalidInput
+    secret_fields: tuple[str, ...] = ()  # fields of an object value stored sealed, never shown
+
+    def shown(self, value: Any) -> Any:
+        """The value as it may be shown: each secret field replaced by whether it is set."""
+        if not self.secret_fields or not isinstance(value, dict):
+            return value
+        visible = {k: v for k, v in value.items() if k not in self.secret_fields}
+        for name in self.secret_fields:
+            visible[f"{name}_set"] = bool(value.get(name))
+        return visible
 
 
 def boolean(key: str, value: Any) -> bool:
@@ -65,6 +79,18 @@ SPECS: dict[str, SettingSpec] = {
 }
 
 
+MAX_SECRET = 1024
+
+
+def check_secret(key: str, field: str, value: Any) -> str:
+    """A secret as submitted, before it is sealed: 1-1024 characters, no control characters."""
+    if not isinstance(value, str) or not 0 < len(value) <= MAX_SECRET:
+        raise InvalidInput(f"{key}: {field} must be text of 1-{MAX_SECRET} characters")
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise InvalidInput(f"{key}: {field} must not hold control characters")
+    return value
+
+
 def register_setting(key: str, spec: SettingSpec) -> None:
     """Add a key (at import time of the module that owns its meaning)."""
     if key in SPECS:
@@ -78,6 +104,12 @@ def spec_of(key: str) -> SettingSpec:
     if spec is None:
         raise NotFound(f"no setting '{key[:60]}'; known settings: {', '.join(sorted(SPECS))}")
     return spec
+
+
+def shown(key: str, value: Any) -> Any:
+    """A stored value of a key as it may be shown (secret fields masked)."""
+    spec = SPECS.get(key)
+    return value if spec is None else spec.shown(value)
 
 
 class ShopSettings(Aggregate):
@@ -97,8 +129,9 @@ class ShopSettings(Aggregate):
         return self.values[key] if key in self.values else spec_of(key).default
 
     def all(self) -> dict[str, Any]:
-        """Every known key with its current value."""
-        return {key: self.value(key) for key in sorted(SPECS)}
+        """Every known key with its current value as shown (secret fields masked): listings
+        read this, so none can show a secret; code that uses a secret reads `value`."""
+        return {key: shown(key, self.value(key)) for key in sorted(SPECS)}
 
     def change(self, key: str, value: Any, *, actor: str) -> bool:
         """Set a key after its check; False (and no event) when the value is unchanged."""

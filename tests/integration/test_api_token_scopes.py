@@ -88,6 +88,11 @@ SEED = {
     ("POST", "/api/admin/tokens/bulk-delete"): JWT,
     ("GET", "/api/admin/tokens/logs"): ADMIN_READ,
     ("GET", "/api/admin/tokens/:id/logs"): ADMIN_READ,
+    # Contact inquiries: admin + moderator, no scope in the seed, so JWT only
+    ("GET", "/api/admin/contact"): JWT,
+    ("GET", "/api/admin/contact/:id"): JWT,
+    ("POST", "/api/admin/contact/:id/reply"): JWT,
+    ("PATCH", "/api/admin/contact/:id/status"): JWT,
 }
 # Admin routes the seed does not list: our decisions (see the routers' comments).
 OURS = {
@@ -97,6 +102,7 @@ OURS = {
     ("PUT", "/api/admin/cost-settings"): JWT,  # changes prices
     ("GET", "/api/admin/cost-settings/versions"): ADMIN_READ,  # reads the cost settings
     ("GET", "/api/admin/settings/history"): ADMIN_READ,  # reads the shop settings
+    ("GET", "/api/admin/csp-preview"): ADMIN_READ,  # reads the shop settings
     ("GET", "/api/admin/shipping-partners"): JWT,  # not in the seed at all
     ("POST", "/api/admin/shipping-partners"): JWT,
     ("PUT", "/api/admin/shipping-partners/:id"): JWT,
@@ -121,6 +127,10 @@ OURS = {
     ("POST", "/api/admin/payments/:id/refunds/:key/sent"): PAYMENT_WRITE,
     ("GET", "/api/admin/orders/:id/invoice"): ORDERS_READ,
     ("GET", "/api/admin/orders/group/:group_id/invoice"): ORDERS_READ,
+    # Users' own contact limits: beside the shop's (settings, changed by JWT only).
+    ("GET", "/api/admin/contact/limits"): JWT,
+    ("GET", "/api/admin/contact/limits/:user_id"): JWT,
+    ("PUT", "/api/admin/contact/limits/:user_id"): JWT,
 }
 _PARAM = re.compile(r"\{[^}]+\}|:[a-z_]+")
 

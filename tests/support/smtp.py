@@ -58,7 +58,8 @@ class Inbox:
         )
         if ok:
             self.logins.append(SMTP_USER)
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers a refusal itself (535); True would leave it unanswered.
+        return AuthResult(success=ok, handled=False)
 
     def wait_for(self, count: int, timeout: float = 30.0) -> list[Message]:
         """Block until `count` messages arrived."""
