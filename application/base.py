@@ -1,4 +1,5 @@
-"""What every fabledger application shares: positions, listeners, safe lookups."""
+"""What every fabledger application shares: positions, listeners, safe lookups, and saves
+that commit together (application.group_commit)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import IntegrityError, Notification, Recording
 
+from application.group_commit import DEFAULT_MAX_BATCH, DEFAULT_WAIT_MS, GroupCommitter
 from domain.errors import Conflict
 
 A = TypeVar("A", bound=Aggregate)
+
+# Environment keys (Settings.event_store_env sets them; an app-name prefix works too).
+GROUP_COMMIT_WAIT_MS = "GROUP_COMMIT_WAIT_MS"
+GROUP_COMMIT_MAX = "GROUP_COMMIT_MAX"
 
 
 class FabApplication(Application[UUID]):
@@ -21,6 +27,15 @@ class FabApplication(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self._listeners: list[Callable[[int], None]] = []
+        self.committer = self._construct_committer()
+
+    def _construct_committer(self) -> GroupCommitter | None:
+        """The group committer this app's env asks for; None when GROUP_COMMIT_MAX <= 1."""
+        wait_ms = float(self.env.get(GROUP_COMMIT_WAIT_MS) or DEFAULT_WAIT_MS)
+        max_batch = int(self.env.get(GROUP_COMMIT_MAX) or DEFAULT_MAX_BATCH)
+        if max_batch <= 1:
+            return None
+        return GroupCommitter(self.recorder.insert_events, wait=wait_ms / 1000, max_batch=max_batch)
 
     def add_listener(self, listener: Callable[[int], None]) -> None:
         """Call `listener(position)` after each save (wakes in-process projections)."""
@@ -31,6 +46,51 @@ class FabApplication(Application[UUID]):
             position = last_position(recordings)
             for listener in self._listeners:
                 listener(position)
+
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        """Application.save, its write shared with concurrent saves (group commit)."""
+        # Each call still stands alone: its events are one atomic write, a version conflict
+        # raises IntegrityError in this call only, and Application.save's snapshots,
+        # listeners and cache updates follow for this call's events once they are durable.
+        if self.committer is None or kwargs:  # kwargs: tracking of a process application
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.collect_events(*objs)
+        if not processing_event.events:
+            return super().save()
+        recordings = self._record_grouped(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # deprecated hook; as Application.save calls it
+        return recordings
+
+    def _record_grouped(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Application._record, written through the committer (encoded in this thread)."""
+        assert self.committer is not None
+        events = processing_event.events
+        stored = [self.mapper.to_stored_event(event) for event in events]
+        ids = self.committer.commit(stored)
+        recordings = [
+            Recording(
+                event,
+                Notification(
+                    originator_id=s.originator_id,
+                    originator_version=s.originator_version,
+                    topic=s.topic,
+                    state=s.state,
+                    id=n,
+                ),
+            )
+            for event, s, n in zip(events, stored, ids or (), strict=False)
+        ]
+        if self.repository.cache and not self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
+        return recordings
 
     def save_new(self, *aggregates: Aggregate) -> int:
         """Save, turning a lost race for the same stream into a Conflict."""

@@ -32,6 +32,11 @@ quoter, as a checkout would.
 Rounds alternate (ours then baseline, baseline then ours, ...); each round's two runs
 are adjacent in time, so the reported ratio is the median of the per-round ratios (the
 absolute rates are the medians of each side).
+
+Then ``benchmarks/placement_clients.py``: the same placement with 1, 4 and 16 concurrent
+clients on durable stores (its own fsync=on PostgreSQL server), group commit off (before)
+and on (after), with the batch sizes group commit formed. The single-client rows above
+run on the shared benchmark server (fsync=off when it is the throwaway one).
 """
 
 from __future__ import annotations
@@ -424,7 +429,9 @@ def run(options: Options, pg: PgTarget | None) -> list[Result]:
     results = [bench_sqlite(n, details)]
     if pg is not None:
         results.append(bench_postgres(pg, n, details))
-    return results
+    from benchmarks.placement_clients import run_clients  # it imports this module
+
+    return results + run_clients(options, details)
 
 
 def main(argv: list[str] | None = None) -> None:
