@@ -13,7 +13,8 @@ Then, in alternating rounds, on the same log:
 
 * ours: ``ProjectionRunner(app, OrdersProjection(), views).rebuild()`` and the same for
   ``StatsProjection`` (drop, create, read the whole log in batches of the runner's batch
-  size, fold each batch and advance the position in one view transaction);
+  sizes, fold each batch and advance the position in one view transaction; a projection
+  with ``DeferredIndexes`` gets its secondary indexes after the load);
 * baseline "fetch": ``app.recorder.select_notifications(position, limit=batch,
   inclusive_of_start=False)`` until exhausted, the read half of a rebuild;
 * baseline "fetch+json": the same plus ``json.loads`` of every notification's state, the
@@ -62,12 +63,18 @@ from infra.bootstrap import view_database
 from infra.settings import Settings
 from projections.base import Projection, ViewDatabase
 from projections.orders import OrdersProjection
-from projections.runner import ProjectionRunner, _advance_position, event_record
+from projections.runner import (
+    DeferredIndexes,
+    ProjectionRunner,
+    _advance_position,
+    event_record,
+    gc_paused,
+)
 from projections.stats import StatsProjection
 
 BENCH = "rebuild"
-GOAL = 0.5  # ours / raw scan
-PG_SECONDS_GOAL = 60.0  # a 1M-event PostgreSQL rebuild
+GOAL = 0.6  # ours / raw scan (issue 13)
+PG_SECONDS_GOAL = 20.0  # a 1M-event PostgreSQL rebuild (issue 13)
 BLOCK = 500  # new orders per generating transaction
 ROUNDS = 2
 SEED = 20261121
@@ -351,30 +358,41 @@ def phases(
 ) -> None:
     """The runner's catch-up loop, replayed with a stopwatch on each phase."""
     runner = ProjectionRunner(app, projection, views)
+    deferred = projection if isinstance(projection, DeferredIndexes) else None
     with views.transaction() as cur:
         projection.drop(cur)
-        projection.create(cur)
+        if deferred is None:
+            projection.create(cur)
+        else:
+            deferred.create_table(cur)
         cur.execute("DELETE FROM projection_positions WHERE name = ?", (projection.name,))
     fetch, decode, fold, commit = Stopwatch(), Stopwatch(), Stopwatch(), Stopwatch()
-    position = 0
+    index = Stopwatch()
+    position, limit = 0, batch
     while True:
-        with fetch:
-            notifications = app.recorder.select_notifications(
-                start=position, limit=batch, inclusive_of_start=False
-            )
-        if not notifications:
-            break
-        with decode:
-            records = [event_record(app, n) for n in notifications]
-        with fold:
-            tx = views.transaction()
-            cur = tx.__enter__()
-            projection.apply(cur, records)
-            _advance_position(cur, runner.name, position, records[-1].position)
-        with commit:
-            tx.__exit__(None, None, None)
+        with gc_paused():  # as the runner folds a batch
+            with fetch:
+                notifications = app.recorder.select_notifications(
+                    start=position, limit=limit, inclusive_of_start=False
+                )
+            if len(notifications) == batch:
+                limit = runner.backlog_batch_size  # as the runner's catch-up does
+            if not notifications:
+                break
+            with decode:
+                records = [event_record(app, n) for n in notifications]
+            with fold:
+                tx = views.transaction()
+                cur = tx.__enter__()
+                projection.apply(cur, records)
+                _advance_position(cur, runner.name, position, records[-1].position)
+            with commit:
+                tx.__exit__(None, None, None)
         position = records[-1].position
-    total = fetch.seconds + decode.seconds + fold.seconds + commit.seconds
+    if deferred is not None:
+        with index, views.transaction() as cur:
+            deferred.create_indexes(cur)
+    total = fetch.seconds + decode.seconds + fold.seconds + commit.seconds + index.seconds
     section(f"Phases of a {projection.name} rebuild ({events:,} events)")
     print_table(
         ["phase", "seconds", "share", "per event"],
@@ -390,6 +408,7 @@ def phases(
                 ("decode (event_record: transcoder + EventRecord)", decode),
                 ("fold (projection.apply + position)", fold),
                 ("commit", commit),
+                ("create indexes (deferred)", index),
             )
         ],
         align="lrrr",

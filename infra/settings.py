@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # Comma-separated CIDRs of reverse proxies whose X-Forwarded-For names the client;
     # empty: the peer address is the client (a forged header counts for nothing).
     trusted_proxies: str = ""
+    # Group commit (application/group_commit.py): concurrent commands of one process share
+    # one transaction. The leader waits up to this long for more commands, only while
+    # clients are concurrent (a lone client never waits); 0: never wait, still group the
+    # commands queued behind a write in flight.
+    group_commit_wait_ms: float = 2.0
+    group_commit_max: int = 64  # commands per transaction at most; 0 or 1: group commit off
 
     @property
     def uses_postgres(self) -> bool:
@@ -73,6 +79,21 @@ class Settings(BaseSettings):
 
     def event_store_env(self, app_name: str) -> dict[str, str]:
         """The eventsourcing environment for one application's event store."""
+        return {
+            **self._store_env(app_name),
+            **self._group_commit_env(),
+            # Same stored layout as the library's JSONTranscoder, decoded ~2x faster.
+            "TRANSCODER_TOPIC": "infra.transcoder:FastJSONTranscoder",
+        }
+
+    def _group_commit_env(self) -> dict[str, str]:
+        """FabApplication's group commit knobs (application/base.py reads them)."""
+        return {
+            "GROUP_COMMIT_WAIT_MS": str(self.group_commit_wait_ms),
+            "GROUP_COMMIT_MAX": str(self.group_commit_max),
+        }
+
+    def _store_env(self, app_name: str) -> dict[str, str]:
         if self.database_url == "memory://":
             # In-memory event store (tests and benchmarks); views still go to the data dir.
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from domain.money import rupees_json
 from domain.pricing import stored_total_paise
 from projections.base import Cursor, EventRecord, Projection
@@ -50,26 +52,18 @@ _INSERT = (
     f"INSERT INTO orders_view ({', '.join(COLUMNS)})"  # noqa: S608
     f" VALUES ({', '.join('?' for _ in COLUMNS)})"
 )
-# PostgreSQL array type of each column, for the set-based (unnest) statements.
-_PG_TYPES = {
-    "quantity": "int",
-    "priority": "boolean",
-    "total_paise": "bigint",
-    "is_paid": "boolean",
-    "version": "int",
-}
-_INSERT_UNNEST = (
-    f"INSERT INTO orders_view ({', '.join(COLUMNS)}) SELECT * FROM unnest("  # noqa: S608
-    + ", ".join(f"?::{_PG_TYPES.get(c, 'text')}[]" for c in COLUMNS)
-    + ")"
+# PostgreSQL: a batch's rows travel as one JSON document that the server unpacks (C on
+# both ends); per-value parameter adaptation of unnest() arrays was a third of a rebuild.
+_INSERT_JSON = (
+    f"INSERT INTO orders_view ({', '.join(COLUMNS)})"  # noqa: S608
+    f" SELECT {', '.join(COLUMNS)} FROM json_populate_recordset(NULL::orders_view, ?::json)"
 )
-_UPDATE_UNNEST = (
+_UPDATE_JSON = (
     "UPDATE orders_view AS v SET status = COALESCE(u.status, v.status),"
     " is_paid = COALESCE(u.is_paid, v.is_paid),"
-    " carrier_tracking_number = COALESCE(u.carrier, v.carrier_tracking_number),"
+    " carrier_tracking_number = COALESCE(u.carrier_tracking_number, v.carrier_tracking_number),"
     " updated_at = u.updated_at, version = u.version"
-    " FROM unnest(?::text[], ?::boolean[], ?::text[], ?::text[], ?::int[], ?::text[])"
-    " AS u(status, is_paid, carrier, updated_at, version, id) WHERE v.id = u.id"
+    " FROM json_populate_recordset(NULL::orders_view, ?::json) AS u WHERE v.id = u.id"
 )
 _UPDATE = (
     "UPDATE orders_view SET status = COALESCE(?, status), is_paid = COALESCE(?, is_paid),"
@@ -85,6 +79,11 @@ class OrdersProjection(Projection):
 
     def create(self, cur: Cursor) -> None:
         """Create the table and the indexes the lists use."""
+        self.create_table(cur)
+        self.create_indexes(cur)
+
+    def create_table(self, cur: Cursor) -> None:
+        """Create the table with its key and unique tracking number, no other index."""
         cur.execute(
             "CREATE TABLE IF NOT EXISTS orders_view ("
             " id TEXT PRIMARY KEY, tracking_number TEXT NOT NULL UNIQUE,"
@@ -95,6 +94,9 @@ class OrdersProjection(Projection):
             " is_paid BOOLEAN NOT NULL, carrier_tracking_number TEXT, search_text TEXT NOT NULL,"
             " created_at TEXT NOT NULL, updated_at TEXT NOT NULL, version INTEGER NOT NULL)"
         )
+
+    def create_indexes(self, cur: Cursor) -> None:
+        """Create the indexes the lists use (a rebuild adds them after loading the rows)."""
         cur.execute(
             "CREATE INDEX IF NOT EXISTS orders_view_customer"
             " ON orders_view (customer_id, created_at)"
@@ -114,26 +116,41 @@ class OrdersProjection(Projection):
         inserts: dict[str, dict[str, Any]] = {}
         updates: dict[str, dict[str, Any]] = {}
         for event in events:
-            if event.type == "Placed":
-                inserts[event.originator_id] = _placed_row(event)
+            order_id, kind = event.originator_id, event.type
+            if kind == "Placed":
+                inserts[order_id] = _placed_row(event)
                 continue
-            change = _change_of(event)
-            row = inserts.get(event.originator_id)
+            row = inserts.get(order_id) or updates.get(order_id)
             if row is None:
-                row = updates.setdefault(
-                    event.originator_id,
-                    {"status": None, "is_paid": None, "carrier_tracking_number": None},
-                )
-            row.update(change)
-        new_rows = [tuple(row[c] for c in COLUMNS) for row in inserts.values()]
-        changed = [(*(u[c] for c in _CHANGEABLE), order_id) for order_id, u in updates.items()]
+                row = updates[order_id] = {
+                    "status": None,
+                    "is_paid": None,
+                    "carrier_tracking_number": None,
+                }
+            # A row's last change wins: its timestamp is formatted once, after the loop.
+            row["updated_at"] = event.timestamp
+            row["version"] = event.version
+            if kind == "StatusChanged":
+                row["status"] = event.data["to_status"]
+            elif kind == "PaymentConfirmed":
+                row["is_paid"] = True
+            elif kind == "CarrierTrackingSet":
+                row["carrier_tracking_number"] = event.data["tracking_number"]
+        for rows in (inserts, updates):
+            for row in rows.values():
+                if not isinstance(row["updated_at"], str):
+                    row["updated_at"] = row["updated_at"].isoformat()
         if getattr(cur, "dialect", "") == "postgres":
             # One statement per batch instead of one per row (1.3x on a rebuild).
-            if new_rows:
-                cur.execute(_INSERT_UNNEST, [list(c) for c in zip(*new_rows, strict=True)])
-            if changed:
-                cur.execute(_UPDATE_UNNEST, [list(c) for c in zip(*changed, strict=True)])
+            if inserts:
+                cur.execute(_INSERT_JSON, (orjson.dumps(list(inserts.values())).decode(),))
+            if updates:
+                for order_id, row in updates.items():
+                    row["id"] = order_id
+                cur.execute(_UPDATE_JSON, (orjson.dumps(list(updates.values())).decode(),))
             return
+        new_rows = [tuple(row[c] for c in COLUMNS) for row in inserts.values()]
+        changed = [(*(u[c] for c in _CHANGEABLE), order_id) for order_id, u in updates.items()]
         if new_rows:
             cur.executemany(_INSERT, new_rows)
         if changed:
@@ -179,17 +196,6 @@ def _placed_row(event: EventRecord) -> dict[str, Any]:
         "updated_at": at,
         "version": event.version,
     }
-
-
-def _change_of(event: EventRecord) -> dict[str, Any]:
-    change: dict[str, Any] = {"updated_at": event.timestamp.isoformat(), "version": event.version}
-    if event.type == "StatusChanged":
-        change["status"] = event.data["to_status"]
-    elif event.type == "PaymentConfirmed":
-        change["is_paid"] = True
-    elif event.type == "CarrierTrackingSet":
-        change["carrier_tracking_number"] = event.data["tracking_number"]
-    return change
 
 
 @dataclass(frozen=True)
