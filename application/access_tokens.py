@@ -36,7 +36,7 @@ from domain.access_token_format import (
 )
 from domain.access_tokens import AccessToken, access_token_id_for
 from domain.api_keys import hash_secret
-from domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from domain.errors import InvalidInput, NotFound, Unauthorized
 from domain.users import ADMIN, User
 
 CACHE_SECONDS = 2.0
@@ -44,6 +44,7 @@ MAX_BULK = 100
 ALL_LOGS = 500  # the seed: all PAT access logs, last 500
 TOKEN_LOGS = 200  # the seed: one token's logs, last 200
 SAVE_RETRIES = 3  # a first use recorded by another process can race a revoke
+BUSY = "the token changed at the same time; try again"
 
 MALFORMED = "malformed personal access token"
 INVALID = "invalid token"
@@ -178,34 +179,27 @@ class AccessTokens:
 
     def revoke(self, token_uuid: UUID, *, actor: str, now: datetime | None = None) -> TokenChange:
         """Disable the token, keeping its record; revoking again changes nothing."""
-        for attempt in range(SAVE_RETRIES):
-            token = self.get(token_uuid)
-            if not token.revoke(at=now or datetime.now(UTC), actor=actor):
-                return TokenChange(token, False, self.identity.position())
-            try:
-                position = self.identity.save_new(token)
-            except Conflict:
-                if attempt + 1 == SAVE_RETRIES:
-                    raise
-                continue
-            self._cache.forget(token.public_id)
-            return TokenChange(token, True, position)
-        raise AssertionError("unreachable")
+        token, position = self.identity.update(
+            lambda: self.get(token_uuid),
+            lambda token: token.revoke(at=now or datetime.now(UTC), actor=actor),
+            busy=BUSY,
+            attempts=SAVE_RETRIES,
+        )
+        if position is None:
+            return TokenChange(token, False, self.identity.position())
+        self._cache.forget(token.public_id)
+        return TokenChange(token, True, position)
 
     def delete(self, token_uuid: UUID, *, actor: str) -> int:
         """Delete the token and its access log for good; the position written."""
-        for attempt in range(SAVE_RETRIES):
-            token = self.get(token_uuid)
-            token.delete(actor=actor)
-            try:
-                position = self.identity.save_new(token)
-            except Conflict:
-                if attempt + 1 == SAVE_RETRIES:
-                    raise
-                continue
-            self._forget([token])
-            return position
-        raise AssertionError("unreachable")
+        token, position = self.identity.update(
+            lambda: self.get(token_uuid),
+            lambda token: token.delete(actor=actor),
+            busy=BUSY,
+            attempts=SAVE_RETRIES,
+        )
+        self._forget([token])
+        return position or self.identity.position()
 
     def revoke_many(
         self, raw_ids: Sequence[str], *, actor: str, now: datetime | None = None

@@ -3,6 +3,7 @@ that commit together (application.group_commit)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
@@ -15,6 +16,7 @@ from application.group_commit import DEFAULT_MAX_BATCH, DEFAULT_WAIT_MS, GroupCo
 from domain.errors import Conflict
 
 A = TypeVar("A", bound=Aggregate)
+UPDATE_ATTEMPTS = 20  # reloads of one command racing others on the same stream
 
 # Environment keys (Settings.event_store_env sets them; an app-name prefix works too).
 GROUP_COMMIT_WAIT_MS = "GROUP_COMMIT_WAIT_MS"
@@ -98,6 +100,30 @@ class FabApplication(Application[UUID]):
             return last_position(self.save(*aggregates))
         except IntegrityError as error:
             raise Conflict("this record was changed by someone else; reload and retry") from error
+
+    def update(
+        self,
+        load: Callable[[], A],
+        change: Callable[[A], object],
+        *,
+        busy: str,
+        attempts: int = UPDATE_ATTEMPTS,
+    ) -> tuple[A, int | None]:
+        """Change an aggregate as stored now and save it; when another write to its stream
+        wins the race, reload and decide again (optimistic concurrency), `attempts` times,
+        then Conflict(busy). `change` may return a list of further aggregates to save in
+        the same atomic write. The position written, or None when nothing was recorded."""
+        for attempt in range(attempts):
+            aggregate = load()
+            result = change(aggregate)
+            also = result if isinstance(result, list) else []
+            if not aggregate.pending_events and not also:
+                return aggregate, None
+            try:
+                return aggregate, self.save_new(aggregate, *also)
+            except Conflict:
+                time.sleep(0.001 * attempt)  # a hot stream: let the winner's readers through
+        raise Conflict(busy)
 
     def find(self, aggregate_id: UUID, kind: type[A]) -> A | None:
         """The aggregate with this id if it exists and is of this kind, else None."""

@@ -126,17 +126,12 @@ class IdentityApp(FabApplication):
         stream makes it reload and decide again (so a token or code used meanwhile is
         refused). A change may return a list of further aggregates to save in the same
         atomic write."""
-        for _ in range(ATTEMPTS):
+
+        def load() -> User:
             user = self.get_user(user_id)
             if user is None:
                 raise NotFound("user not found")
-            result = change(user)
-            also = result if isinstance(result, list) else []
-            if not user.pending_events and not also:
-                return user
-            try:
-                self.save(user, *also)
-            except IntegrityError:
-                continue
             return user
-        raise Conflict(BUSY)
+
+        user, _ = self.update(load, change, busy=BUSY, attempts=ATTEMPTS)
+        return user

@@ -35,6 +35,7 @@ from domain.contact_limits import (
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.inquiries import TOPIC_CLASSES, Draft, Inquiry, clean_tracking
 
+BUSY = "this inquiry is being changed by many requests at once; retry"
 SAVE_RETRIES = 30  # a customer's submissions race on their contact log: reload and decide again
 NOT_FOUND = "inquiry not found"
 NOT_YOURS = "order_tracking: none of your orders has this tracking number"
@@ -263,30 +264,28 @@ class Inquiries:
         contact log: whether anything changed, and the position written (else the head)."""
         if self.users.get_user(user_id) is None:
             raise NotFound("user not found")
-        for _ in range(SAVE_RETRIES):
-            contact_log = self._contact_log(str(user_id), actor)
-            if not contact_log.override_limits(general=general, orders=orders, actor=actor):
-                return False, self.app.position()
-            try:
-                return True, self.app.save_new(contact_log)
-            except Conflict:  # the customer wrote meanwhile: apply the override after it
-                continue
-        raise Conflict("this user's limits are busy; retry")
+        # The customer may write meanwhile: the override is then applied after it.
+        _, position = self.app.update(
+            lambda: self._contact_log(str(user_id), actor),
+            lambda log: log.override_limits(general=general, orders=orders, actor=actor),
+            busy="this user's limits are busy; retry",
+            attempts=SAVE_RETRIES,
+        )
+        return position is not None, position or self.app.position()
 
     # --- staff ----------------------------------------------------------------------------
 
     def reply(self, inquiry_id: UUID, message: str, *, actor: str) -> Reply:
         """Record a staff reply, then mail it to the customer (plain text)."""
-        for _ in range(SAVE_RETRIES):
-            inquiry = self.app.get_inquiry(inquiry_id)
-            text = inquiry.reply(message, actor=actor)
-            try:
-                position = self.app.save_new(inquiry)
-            except Conflict:  # another staff member changed it meanwhile: apply ours after
-                continue
-            mailed, error = self._mail(reply_mail(inquiry, text))
-            return Reply(inquiry, text, position, mailed, error)
-        raise Conflict("this inquiry is being changed by many requests at once; retry")
+        texts: list[str] = []  # the reply as recorded (another staff change may come first)
+        inquiry, position = self.app.update(
+            lambda: self.app.get_inquiry(inquiry_id),
+            lambda inquiry: texts.append(inquiry.reply(message, actor=actor)),
+            busy=BUSY,
+            attempts=SAVE_RETRIES,
+        )
+        mailed, error = self._mail(reply_mail(inquiry, texts[-1]))
+        return Reply(inquiry, texts[-1], position or self.app.position(), mailed, error)
 
     def _mail(self, mail: Mail) -> tuple[bool, str | None]:
         try:
@@ -301,15 +300,13 @@ class Inquiries:
     ) -> tuple[Inquiry, bool, int]:
         """Move the inquiry to a status: whether it changed, and the position written (the
         log's head when nothing was)."""
-        for _ in range(SAVE_RETRIES):
-            inquiry = self.app.get_inquiry(inquiry_id)
-            if not inquiry.change_status(status, actor=actor):
-                return inquiry, False, self.app.position()
-            try:
-                return inquiry, True, self.app.save_new(inquiry)
-            except Conflict:
-                continue
-        raise Conflict("this inquiry is being changed by many requests at once; retry")
+        inquiry, position = self.app.update(
+            lambda: self.app.get_inquiry(inquiry_id),
+            lambda inquiry: inquiry.change_status(status, actor=actor),
+            busy=BUSY,
+            attempts=SAVE_RETRIES,
+        )
+        return inquiry, position is not None, position or self.app.position()
 
 
 def reply_mail(inquiry: Inquiry, reply: str) -> Mail:

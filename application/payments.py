@@ -54,18 +54,12 @@ class PaymentsApp(FabApplication):
         return payment
 
     def change(self, payment_id: UUID, change: Callable[[Payment], object]) -> tuple[Payment, int]:
-        """Apply `change` to the payment and save, reloading on a lost race; a change that
-        records nothing writes nothing (the position is then the log's head)."""
-        for attempt in range(SAVE_RETRIES):
-            payment = self.get_payment(payment_id)
-            change(payment)
-            if not payment.pending_events:
-                return payment, self.position()
-            try:
-                return payment, self.save_new(payment)
-            except Conflict:
-                time.sleep(0.001 * attempt)
-        raise Conflict("the payment is busy; retry")
+        """Apply `change` to the payment as stored now and save (reloading on a lost race);
+        a change that records nothing answers the log's head."""
+        payment, position = self.update(
+            lambda: self.get_payment(payment_id), change, busy="the payment is busy; retry"
+        )
+        return payment, self.position() if position is None else position
 
 
 @dataclass(frozen=True)
@@ -175,18 +169,20 @@ class Payments:
         """The payer's UPI reference, claimed for this payment only, for staff to reconcile."""
         utr = validate_utr(utr)
         actor = f"customer:{customer_id}"
-        for attempt in range(SAVE_RETRIES):
-            payment = self.customers_payment(payment_id, customer_id)
+
+        def submit(payment: Payment) -> list[UtrClaim]:
             claim = self.app.find(utr_claim_id(utr), UtrClaim)
             if claim is not None and claim.payment_id != str(payment.id):
                 raise Conflict("this UTR was already submitted for another payment")
             payment.submit_utr(utr, actor=actor)
-            new_claim = [UtrClaim.claim(utr, payment.id, actor=actor)] if claim is None else []
-            try:
-                return payment, self.app.save_new(payment, *new_claim)
-            except Conflict:
-                time.sleep(0.001 * attempt)
-        raise Conflict("the payment is busy; retry")
+            return [UtrClaim.claim(utr, payment.id, actor=actor)] if claim is None else []
+
+        payment, position = self.app.update(
+            lambda: self.customers_payment(payment_id, customer_id),
+            submit,
+            busy="the payment is busy; retry",
+        )
+        return payment, position or self.app.position()
 
     def reconcile_utr(
         self, payment_id: UUID, amount_paise: int, *, actor: str
