@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import EventStore
 
 from infra.bootstrap import Container
 from infra.kafka.config import topic_for
@@ -21,22 +20,24 @@ from infra.kafka.relay import RELAY_DDL
 from infra.sandbox import OwnsSandbox, Sandbox
 
 AppendObserver = Callable[[str, float, bool], None]  # (application, seconds, succeeded)
-_observers: weakref.WeakKeyDictionary[EventStore[Any], list[AppendObserver]] = (
-    weakref.WeakKeyDictionary()
-)
+# Keyed by what is wrapped: an application's group committer or its event store.
+_observers: weakref.WeakKeyDictionary[object, list[AppendObserver]] = weakref.WeakKeyDictionary()
 
 
 def observe_appends(app: Application[Any], observer: AppendObserver) -> Callable[[], None]:
     """Call observer(app name, seconds, ok) after each append to app's store; returns undo.
 
-    The store's `put` (encode and insert one save's events) is wrapped once, whatever the
-    number of observers, so several apps sharing a container (tests) time each append once.
+    What one save's append goes through is wrapped once, whatever the number of observers,
+    so several apps sharing a container (tests) time each append once: the group committer
+    (application.group_commit: the wait for and the write of the save's batch) when the
+    application has one, else the store's `put` (encode and insert the save's events).
     """
-    store = app.events
-    observers = _observers.get(store)
+    committer = getattr(app, "committer", None)
+    owner, method = (committer, "commit") if committer is not None else (app.events, "put")
+    observers = _observers.get(owner)
     if observers is None:
-        observers = _observers[store] = []
-        store.put = _timed(app.name, store.put, observers)  # type: ignore[method-assign]
+        observers = _observers[owner] = []
+        setattr(owner, method, _timed(app.name, getattr(owner, method), observers))
     observers.append(observer)
     return lambda: observers.remove(observer) if observer in observers else None
 
