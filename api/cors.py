@@ -49,6 +49,7 @@ EXPOSE_HEADERS = (
 )
 MAX_AGE = "600"
 PREFLIGHT_VARY = "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+VARY_ORIGIN = (b"vary", b"Origin")
 MAX_SHOWN = 100  # of a refused origin, in the error message
 
 
@@ -131,11 +132,17 @@ class ShopCors:
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.add_vary_header("Origin")
-                if allowed and origin is not None:
-                    headers["Access-Control-Allow-Origin"] = origin
-                    headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
+                raw = message["headers"]
+                if not allowed and all(name != b"vary" for name, _ in raw):
+                    # The common answer (no Origin): what add_vary_header would make, without
+                    # a MutableHeaders per request.
+                    message["headers"] = [*raw, VARY_ORIGIN]
+                else:
+                    headers = MutableHeaders(scope=message)
+                    headers.add_vary_header("Origin")
+                    if allowed and origin is not None:
+                        headers["Access-Control-Allow-Origin"] = origin
+                        headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

@@ -135,6 +135,15 @@ def inline_hashes(html: str, element: str = "script") -> tuple[str, ...]:
     return tuple(dict.fromkeys(hashes))
 
 
+def _is_html(message: Message) -> bool:
+    """Whether an answer's (first) Content-Type is text/html: read off the raw headers, so a
+    JSON answer costs no MutableHeaders."""
+    for name, value in message["headers"]:
+        if name == b"content-type":  # raw names are lower case (Headers compares them as-is)
+            return bool(value.lower().startswith(b"text/html"))
+    return False
+
+
 class HtmlPolicy:
     """Completes (or adds) the Content-Security-Policy of every text/html answer."""
 
@@ -148,12 +157,11 @@ class HtmlPolicy:
             return
 
         async def send_with_policy(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            if message["type"] == "http.response.start" and _is_html(message):
                 headers = MutableHeaders(scope=message)
-                if headers.get("content-type", "").lower().startswith("text/html"):
-                    container = getattr(scope["app"].state, "container", None)
-                    network = await self.network.get(container) if container else NetworkSecurity()
-                    headers[HEADER] = completed(headers.get(HEADER), network)
+                container = getattr(scope["app"].state, "container", None)
+                network = await self.network.get(container) if container else NetworkSecurity()
+                headers[HEADER] = completed(headers.get(HEADER), network)
             await send(message)
 
         await self.app(scope, receive, send_with_policy)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Security
+from fastapi import Request, Security
 from fastapi.security import APIKeyHeader
+from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContainerDep
 from application.developer import VerifiedKey
 from domain.api_key_format import (
     ChecksumMismatch,
@@ -27,7 +27,7 @@ UNKNOWN_KEY = "Invalid API key."
 PAIR_REFUSED = "invalid api key or clientId"
 
 
-# The two ways to present a key, as OpenAPI security schemes (either one is enough).
+# The two ways to present a key (either one is enough): header names and OpenAPI docs.
 API_KEY = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="dm_live_<key id><secret><checksum>"
 )
@@ -39,11 +39,33 @@ CLIENT_SECRET = APIKeyHeader(
 )
 
 
+class KeyCredentials(SecurityBase):
+    """The key dependency as one security scheme: the headers read here, not by sub-dependencies.
+
+    FastAPI solves each sub-dependency recursively on every request; the container and the
+    three header schemes as sub-dependencies cost more than the cached key check itself.
+    Documented as before: the three header schemes share the scheme name APIKeyHeader, so
+    the OpenAPI document holds one of them (the last, CLIENT_SECRET), as it did.
+    """
+
+    def __init__(self, documented: APIKeyHeader) -> None:
+        self.model = documented.model
+        self.scheme_name = documented.scheme_name
+
+    async def __call__(self, request: Request) -> VerifiedKey:
+        """The key behind the request's credentials (see api_key_caller)."""
+        headers = request.headers
+        return await api_key_caller(
+            request.app.state.container,
+            # `or None`: an empty header counts as absent, as APIKeyHeader has it.
+            headers.get(API_KEY.model.name) or None,
+            headers.get(CLIENT_ID.model.name) or None,
+            headers.get(CLIENT_SECRET.model.name) or None,
+        )
+
+
 async def api_key_caller(
-    container: ContainerDep,
-    raw: Annotated[str | None, Security(API_KEY)],
-    client_id: Annotated[str | None, Security(CLIENT_ID)],
-    secret: Annotated[str | None, Security(CLIENT_SECRET)],
+    container: Container, raw: str | None, client_id: str | None, secret: str | None
 ) -> VerifiedKey:
     """The key behind the request's credentials; malformed ones never reach the database.
 
@@ -73,4 +95,4 @@ async def _verify(container: Container, presented: PresentedKey) -> VerifiedKey:
     return await run_in_threadpool(container.developer.verify, presented)
 
 
-KeyDep = Annotated[VerifiedKey, Depends(api_key_caller)]
+KeyDep = Annotated[VerifiedKey, Security(KeyCredentials(CLIENT_SECRET))]

@@ -98,8 +98,10 @@ class OpenCors:
         if scope["type"] != "http" or not scope["path"].startswith(OPEN_CORS_PREFIX):
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers", []))
-        if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+        # Headers scanned only for an OPTIONS (no dict of them per request).
+        if scope["method"] == "OPTIONS" and any(
+            name == b"access-control-request-method" for name, _ in scope.get("headers", [])
+        ):
             await send({"type": "http.response.start", "status": 204, "headers": CORS_HEADERS})
             await send({"type": "http.response.body", "body": b""})
             return
