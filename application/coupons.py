@@ -16,8 +16,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import project_aggregate
-
 from application.ordering import OrderingApp
 from domain.cart_pricing import group_goods_paise, with_group_discount
 from domain.coupons import Coupon, CouponTerms, coupon_id_for, is_well_formed, stored_changes
@@ -205,8 +203,7 @@ class Coupons:
         if cached is None:
             coupon = self.ordering.find(coupon_id, Coupon)
         else:
-            newer = self.ordering.events.get(coupon_id, gt=cached.version)
-            coupon = project_aggregate(cached, newer)
+            coupon = self.ordering.fast_forward(cached)
         if coupon is None:
             raise InvalidInput(_unknown(code))
         with self._cache_lock:

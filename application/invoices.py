@@ -15,11 +15,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
-
-from eventsourcing.application import project_aggregate
 
 from application.ordering import OrderingApp
 from application.payments import Payments, PaymentsApp
@@ -117,9 +115,7 @@ class Invoices:
         if cached is None:
             found = self.app.find(stream, InvoiceSeries)
             return found or InvoiceSeries.open(prefix, fy, ACTOR)
-        newer = self.app.events.get(stream, gt=cached.version)
-        # Not None: events after a saved version only change the copy, never discard it.
-        return cast(InvoiceSeries, project_aggregate(copy.deepcopy(cached), newer))
+        return self.app.fast_forward(copy.deepcopy(cached))
 
     def _statement(self, payment: Payment, day: date) -> dict[str, Any]:
         """What the invoice states that settings or addresses could change later."""
