@@ -13,6 +13,7 @@ from api.cors import CurrentNetwork, ShopCors
 from api.csp import HtmlPolicy
 from api.docs import install_docs
 from api.errors import install_error_handlers
+from api.key_auth import document_key_schemes
 from api.metrics import install_metrics
 from api.middleware import BodyLimit, OpenCors, RequestContext
 from api.rate_limit import install_rate_limits
@@ -175,6 +176,7 @@ def create_app(
         )
     # Outside the body cap (a refused upload is never read), inside the request id and log.
     install_rate_limits(app, settings.rate_limits_enabled, settings.trusted_proxies)
+    document_key_schemes(app)
     app.add_middleware(OpenCors)
     # /api/* but /api/v1/*: outside the rate limits, so a preflight costs no count and a 429
     # or 413 still carries the CORS headers the page needs to read it.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Request, Security
+from fastapi import FastAPI, Request, Security
 from fastapi.security import APIKeyHeader
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
@@ -29,14 +29,28 @@ PAIR_REFUSED = "invalid api key or clientId"
 
 # The two ways to present a key (either one is enough): header names and OpenAPI docs.
 API_KEY = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="dm_live_<key id><secret><checksum>"
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    auto_error=False,
+    description="dm_live_<key id><secret><checksum>",
 )
 CLIENT_ID = APIKeyHeader(
-    name="x-metal-client-id", auto_error=False, description="dmc_<key id>, with x-metal-api-key"
+    name="x-metal-client-id",
+    scheme_name="MetalClientId",
+    auto_error=False,
+    description="dmc_<key id>, with x-metal-api-key",
 )
 CLIENT_SECRET = APIKeyHeader(
-    name="x-metal-api-key", auto_error=False, description="<secret><checksum>, with the client id"
+    name="x-metal-api-key",
+    scheme_name="MetalApiKey",
+    auto_error=False,
+    description="<secret><checksum>, with x-metal-client-id",
 )
+# OpenAPI security requirements are alternatives; the pair is one requirement (both headers).
+KEY_REQUIREMENTS: list[dict[str, list[str]]] = [
+    {API_KEY.scheme_name: []},
+    {CLIENT_ID.scheme_name: [], CLIENT_SECRET.scheme_name: []},
+]
 
 
 class KeyCredentials(SecurityBase):
@@ -44,8 +58,7 @@ class KeyCredentials(SecurityBase):
 
     FastAPI solves each sub-dependency recursively on every request; the container and the
     three header schemes as sub-dependencies cost more than the cached key check itself.
-    Documented as before: the three header schemes share the scheme name APIKeyHeader, so
-    the OpenAPI document holds one of them (the last, CLIENT_SECRET), as it did.
+    Documented as the X-API-Key scheme; document_key_schemes adds the client-id pair.
     """
 
     def __init__(self, documented: APIKeyHeader) -> None:
@@ -95,4 +108,28 @@ async def _verify(container: Container, presented: PresentedKey) -> VerifiedKey:
     return await run_in_threadpool(container.developer.verify, presented)
 
 
-KeyDep = Annotated[VerifiedKey, Security(KeyCredentials(CLIENT_SECRET))]
+KeyDep = Annotated[VerifiedKey, Security(KeyCredentials(API_KEY))]
+
+
+def document_key_schemes(app: FastAPI) -> None:
+    """List all three key headers in the OpenAPI document: X-API-Key, or the client-id pair."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return build()  # FastAPI keeps the first (documented) schema
+        schema = build()
+        schemes = schema.get("components", {}).get("securitySchemes", {})
+        if API_KEY.scheme_name not in schemes:
+            return schema
+        for header in (CLIENT_ID, CLIENT_SECRET):
+            schemes[header.scheme_name] = header.model.model_dump(
+                mode="json", by_alias=True, exclude_none=True
+            )
+        for path in schema["paths"].values():
+            for operation in path.values():
+                if {API_KEY.scheme_name: []} in operation.get("security", ()):
+                    operation["security"] = KEY_REQUIREMENTS
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
@@ -13,6 +14,7 @@ from uuid import UUID, uuid4
 from eventsourcing.persistence import IntegrityError
 
 from application.base import FabApplication
+from application.combining import Combiner
 from application.ports import BillingGateway
 from domain.api_key_format import (
     KEY_ID_HEX,
@@ -22,7 +24,7 @@ from domain.api_key_format import (
     pair_secret,
 )
 from domain.api_keys import ApiKey, api_key_id_for, hash_secret
-from domain.errors import Conflict, NotFound, Unauthorized
+from domain.errors import Conflict, NotFound, QuotaExceeded, Unauthorized
 from domain.meters import Meter, billing_period, meter_id_for
 from domain.organizations import Organization
 from domain.plans import PLANS, PRODUCTS, Plan
@@ -34,7 +36,6 @@ REVOKED_KEY = "API key has been revoked."
 CACHE_SECONDS = 2.0
 # Another process may win a meter write; retry so that every accepted call counts.
 METER_RETRIES = 50
-LOCK_STRIPES = 64
 _UNKNOWN = object()  # cached answer for a key id that is not in the store
 
 
@@ -109,7 +110,9 @@ class DeveloperApp(FabApplication):
         self.billing = billing
         self._keys = _TtlCache(CACHE_SECONDS)
         self._plans = _TtlCache(CACHE_SECONDS)
-        self._meter_locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._meters: Combiner[tuple[UUID, str, str, str], tuple[str, str], MeterReading] = (
+            Combiner(self._count_calls)
+        )
 
     # --- organisations --------------------------------------------------------------
 
@@ -240,23 +243,42 @@ class DeveloperApp(FabApplication):
         request_id: str,
         now: datetime | None = None,
     ) -> MeterReading:
-        """Count one call on the period's meter, or raise QuotaExceeded at a hard cap."""
+        """Count one call on the period's meter, or raise QuotaExceeded at a hard cap.
+
+        Calls on one meter arriving together are counted in one save (application.combining),
+        each in arrival order against the count its predecessors left.
+        """
         if product not in PRODUCTS:
             raise NotFound(f"unknown product '{product}'")
         period = billing_period(now or datetime.now(UTC))
         meter_id = meter_id_for(org_id, product, period)
-        with self._meter_locks[meter_id.int % LOCK_STRIPES]:
-            for _ in range(METER_RETRIES):
-                plan = self.plan_of(org_id)
-                meter = self.find(meter_id, Meter) or Meter.open(
-                    org_id=org_id, product=product, period=period, plan=plan
-                )
-                meter.record(key_id=key_id, request_id=request_id, plan=plan)
+        return self._meters.submit((meter_id, org_id, product, period), (key_id, request_id))
+
+    def _count_calls(
+        self, meter_key: tuple[UUID, str, str, str], calls: Sequence[tuple[str, str]]
+    ) -> list[MeterReading | BaseException]:
+        """Record these calls on one meter in one save; a reading or a refusal for each."""
+        meter_id, org_id, product, period = meter_key
+        for _ in range(METER_RETRIES):
+            plan = self.plan_of(org_id)
+            meter = self.find(meter_id, Meter) or Meter.open(
+                org_id=org_id, product=product, period=period, plan=plan
+            )
+            outcomes: list[MeterReading | BaseException] = []
+            for key_id, request_id in calls:
                 try:
-                    self.save(meter)
-                except IntegrityError:
-                    continue  # another process counted first: reload and decide again
-                return MeterReading(plan.tier, meter.included, meter.remaining, meter.used)
+                    meter.record(key_id=key_id, request_id=request_id, plan=plan)
+                except QuotaExceeded as refused:
+                    outcomes.append(refused)
+                    continue
+                outcomes.append(
+                    MeterReading(plan.tier, meter.included, meter.remaining, meter.used)
+                )
+            try:
+                self.save(meter)
+            except IntegrityError:
+                continue  # another process counted first: reload and decide again
+            return outcomes
         raise Conflict("the usage meter is too busy; retry the request")
 
     def meter(self, org_id: str, product: str, period: str) -> Meter | None:

@@ -184,11 +184,12 @@ class GroupCommitter:
 def _fail(batch: list[_Command], error: Exception) -> None:
     """Give each command its own exception object (threads raise them concurrently)."""
     for index, command in enumerate(batch):
-        command.error = error if index == 0 else _copied(error)
+        command.error = error if index == 0 else copied_error(error)
         command.written = True
 
 
-def _copied(error: Exception) -> BaseException:
+def copied_error(error: Exception) -> BaseException:
+    """A twin of the exception for another thread to raise (tracebacks are per object)."""
     try:
         twin = copy.copy(error)
     except Exception:  # an exception type that cannot be rebuilt from its args

@@ -81,7 +81,6 @@ from tests.support.factories import cube_stl
 
 BENCH = "placement"
 ROUNDS = 5
-GOAL = 0.8
 WARMUP = 50
 
 SHIPPING_ADDRESS = {
@@ -372,11 +371,11 @@ def compare(
     result = Result(
         BENCH,
         backend,
-        f"orders placed, {n}/round, 1 tx each",
+        f"orders placed, {n}/round, 1 tx each, store settings as printed",
         median(rates["ours"]),
         median(rates["baseline"]),
         "/s",
-        GOAL,
+        None,  # the goal is judged on the durable rows (placement_clients)
         f"median of {ROUNDS} paired rounds",
         median(ratios),
     )

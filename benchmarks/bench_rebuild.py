@@ -27,10 +27,7 @@ top functions by cumulative time.
 
 from __future__ import annotations
 
-import cProfile
-import io
 import json
-import pstats
 import random
 import tempfile
 from collections import deque
@@ -54,6 +51,7 @@ from benchmarks.support import (
     fmt_seconds,
     main_with_postgres,
     median,
+    print_profile,
     print_table,
     section,
     timed,
@@ -417,14 +415,7 @@ def phases(
 
 def profile(app: OrderingApp, projection: Projection, views: ViewDatabase) -> None:
     """cProfile of one rebuild: the top 15 functions by cumulative time."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    rebuild(app, projection, views)
-    profiler.disable()
-    out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(15)
-    section(f"cProfile: {projection.name} rebuild, top 15 by cumtime")
-    print(out.getvalue().strip())
+    print_profile(f"{projection.name} rebuild", lambda: rebuild(app, projection, views))
 
 
 def run(options: Options, pg: PgTarget | None) -> list[Result]:

@@ -38,6 +38,7 @@ import httpx
 import psycopg
 
 from benchmarks.support import (
+    DurablePostgres,
     Options,
     PgTarget,
     Result,
@@ -51,7 +52,7 @@ from benchmarks.support import (
     section,
 )
 from tests.support.factories import cube_stl
-from tests.support.postgres import PostgresServer, find_pg_bindir
+from tests.support.postgres import find_pg_bindir
 from tests.support.served import served
 
 BENCH = "scaling"
@@ -104,20 +105,6 @@ def machine_busy() -> tuple[float, float]:
 
 
 # --- PostgreSQL --------------------------------------------------------------------------
-
-
-class DurablePostgres(PostgresServer):
-    """A throwaway server that, unlike the test one, waits for the disk (production-like)."""
-
-    def _start_args(self) -> list[str]:
-        args = super()._start_args()
-        for setting in ("fsync", "full_page_writes", "synchronous_commit"):
-            args[1] = args[1].replace(f"{setting}=off", f"{setting}=on")
-        return args
-
-    def postmaster(self) -> int:
-        """The server's main process id."""
-        return int((Path(self.datadir) / "postmaster.pid").read_text().split()[0])
 
 
 @dataclass

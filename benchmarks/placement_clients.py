@@ -23,8 +23,8 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,11 +42,12 @@ from benchmarks.bench_placement import (
 )
 from benchmarks.support import (
     Options,
-    PgTarget,
     Result,
     alternating,
+    durable_postgres,
     fmt_rate,
     median,
+    print_profile,
     print_table,
     section,
 )
@@ -178,7 +179,13 @@ def _apps(settings: dict[str, Any]) -> tuple[OrderingApp, OrderingApp]:
     return off, on
 
 
-def clients_sqlite(n: int, rounds: int, details: dict[str, Any]) -> list[Result]:
+def profile_on(backend: str, on: OrderingApp, details: dict[str, Any]) -> None:
+    """Where one client's placement time goes (group commit on): cProfile, top 15."""
+    keys = fresh_keys(500)
+    print_profile(f"placement on {backend}, 1 client", lambda: place_ours(on, keys, details))
+
+
+def clients_sqlite(n: int, rounds: int, details: dict[str, Any], profile: bool) -> list[Result]:
     """SQLite: the ordering store's file, as production configures it."""
     with tempfile.TemporaryDirectory(prefix="fabledger-bench-") as tmp, ExitStack() as stack:
         off, on = _apps({"data_dir": Path(tmp), "database_url": ""})
@@ -193,10 +200,15 @@ def clients_sqlite(n: int, rounds: int, details: dict[str, Any]) -> list[Result]
         with sqlite3.connect(path) as probe:
             print(f"event store file: {_sqlite_pragmas(probe.cursor())}")
         print(f"baseline connections: {baselines[0].pragmas()}")
-        return compare_clients("sqlite", _sides(off, on, baselines, details), on, n, rounds)
+        results = compare_clients("sqlite", _sides(off, on, baselines, details), on, n, rounds)
+        if profile:
+            profile_on("SQLite", on, details)
+        return results
 
 
-def clients_postgres(dsn: str, n: int, rounds: int, details: dict[str, Any]) -> list[Result]:
+def clients_postgres(
+    dsn: str, n: int, rounds: int, details: dict[str, Any], profile: bool
+) -> list[Result]:
     """PostgreSQL: one durable database holds the event store and the baseline tables."""
     with ExitStack() as stack:
         off, on = _apps({"data_dir": Path(tempfile.gettempdir()), "database_url": dsn})
@@ -206,7 +218,10 @@ def clients_postgres(dsn: str, n: int, rounds: int, details: dict[str, Any]) -> 
         for baseline in baselines:
             stack.callback(baseline.close)
         section("Placement on durable PostgreSQL, 1/4/16 clients (a connection per client)")
-        return compare_clients("postgres", _sides(off, on, baselines, details), on, n, rounds)
+        results = compare_clients("postgres", _sides(off, on, baselines, details), on, n, rounds)
+        if profile:
+            profile_on("durable PostgreSQL", on, details)
+        return results
 
 
 def _sides(
@@ -222,37 +237,12 @@ def _sides(
     }
 
 
-@contextmanager
-def durable_postgres(options: Options) -> Iterator[str | None]:
-    """A fresh database on a durable server (--pg-dsn's, else a throwaway one); its URL."""
-    from benchmarks.bench_scaling import DurablePostgres  # starts no server by importing
-    from tests.support.postgres import find_pg_bindir
-
-    if options.no_postgres:
-        yield None
-        return
-    with ExitStack() as stack:
-        if options.pg_dsn:
-            target = PgTarget(options.pg_dsn, "--pg-dsn")
-        else:
-            bindir = find_pg_bindir()
-            if bindir is None:
-                print("durable PostgreSQL: skipped (no initdb/pg_ctl)")
-                yield None
-                return
-            server = stack.enter_context(DurablePostgres(bindir))
-            target = PgTarget(server.dsn("postgres"), "throwaway durable server")
-        print("durable server: " + "; ".join(f"{k}: {v}" for k, v in target.facts()))
-        with target.database("placement_clients") as dsn:
-            yield dsn
-
-
 def run_clients(options: Options, details: dict[str, Any]) -> list[Result]:
     """Both backends, 1/4/16 clients, group commit off and on, against the baseline."""
     n, rounds = (240, 3) if options.quick else (960, 5)
     print(f"\nplacement with concurrent clients: {n} orders per side per round, {rounds} rounds")
-    results = clients_sqlite(n, rounds, details)
-    with durable_postgres(options) as dsn:
+    results = clients_sqlite(n, rounds, details, options.profile)
+    with durable_postgres(options, "placement_clients") as dsn:
         if dsn is not None:
-            results += clients_postgres(dsn, n, rounds, details)
+            results += clients_postgres(dsn, n, rounds, details, options.profile)
     return results

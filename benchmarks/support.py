@@ -8,8 +8,11 @@ path with a baseline doing the same job with plain SQL, so a slow machine moves 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
 import platform
+import pstats
 import sqlite3
 import statistics
 import sys
@@ -17,7 +20,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -170,6 +173,18 @@ def fmt_rate(value: float, unit: str = "/s") -> str:
 def fmt_seconds(seconds: float) -> str:
     """1.23 s / 45.6 ms."""
     return f"{seconds:.2f} s" if seconds >= 1 else f"{seconds * 1000:.1f} ms"
+
+
+def print_profile(title: str, fn: Callable[[], object], top: int = 15) -> None:
+    """cProfile of fn(): the top functions by cumulative time, under a section title."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    fn()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(top)
+    section(f"cProfile: {title}, top {top} by cumtime")
+    print(out.getvalue().strip())
 
 
 def section(title: str) -> None:
@@ -354,3 +369,39 @@ def on_both_stores(
         with pg.database(name) as dsn, tempfile.TemporaryDirectory(prefix=prefix) as tmp:
             results += measured("postgres", tmp, dsn)
     return results
+
+
+class DurablePostgres(PostgresServer):
+    """A throwaway server that, unlike the test one, waits for the disk (production-like)."""
+
+    def _start_args(self) -> list[str]:
+        args = super()._start_args()
+        for setting in ("fsync", "full_page_writes", "synchronous_commit"):
+            args[1] = args[1].replace(f"{setting}=off", f"{setting}=on")
+        return args
+
+    def postmaster(self) -> int:
+        """The server's main process id."""
+        return int((Path(self.datadir) / "postmaster.pid").read_text().split()[0])
+
+
+@contextmanager
+def durable_postgres(options: Options, prefix: str) -> Iterator[str | None]:
+    """A fresh database on a durable server (--pg-dsn's, else a throwaway one); its URL."""
+    if options.no_postgres:
+        yield None
+        return
+    with ExitStack() as stack:
+        if options.pg_dsn:
+            target = PgTarget(options.pg_dsn, "--pg-dsn")
+        else:
+            bindir = find_pg_bindir()
+            if bindir is None:
+                print("durable PostgreSQL: skipped (no initdb/pg_ctl)")
+                yield None
+                return
+            server = stack.enter_context(DurablePostgres(bindir))
+            target = PgTarget(server.dsn("postgres"), "throwaway durable server")
+        print("durable server: " + "; ".join(f"{k}: {v}" for k, v in target.facts()))
+        with target.database(prefix) as dsn:
+            yield dsn

@@ -150,6 +150,7 @@ class Container:
         for runner in [*self.flows.values(), *self.projections.values()]:
             runner.stop()
         self.access_log.close()  # a last flush, while the views are still open
+        self.dfm.close()  # counts in flight are saved before the stores close
         for app in self.applications().values():
             app.close()
         self.rate_counters.close()

@@ -258,3 +258,19 @@ def test_analysis_judges_the_fit_on_every_active_printer_of_the_fleet(
     assert retired.status_code == 200, retired.text
     again = client.post("/api/v1/dfm/analyze", files=files, headers=auth).json()
     assert [f["printer"] for f in again["fit"]] == [DEFAULT_PRINTER.name]
+
+
+def test_the_document_lists_both_ways_to_present_a_key(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    headers = {name: schemes[name]["name"] for name in ("ApiKey", "MetalClientId", "MetalApiKey")}
+    assert headers == {
+        "ApiKey": "X-API-Key",
+        "MetalClientId": "x-metal-client-id",
+        "MetalApiKey": "x-metal-api-key",
+    }
+    for path, method in (("/api/v1/ping", "get"), ("/api/v1/dfm/quick_info", "post")):
+        assert document["paths"][path][method]["security"] == [
+            {"ApiKey": []},
+            {"MetalClientId": [], "MetalApiKey": []},
+        ]
