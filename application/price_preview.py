@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from application.catalog import CatalogApp
 from domain.cart_pricing import group_goods_paise, with_group_discount
@@ -14,7 +15,14 @@ from domain.coupons import discount_as_applied
 from domain.errors import InvalidInput
 from domain.money import from_paise
 from domain.orders import Order
-from domain.pricing import PartGeometry, PriceBreakdown, goods_paise, quote, with_discount
+from domain.pricing import (
+    PartGeometry,
+    PriceBreakdown,
+    goods_paise,
+    quote,
+    recorded_estimate,
+    with_discount,
+)
 from domain.printability import require_fit, require_printable
 from domain.shipping import FULFILLMENT_METHODS
 
@@ -117,6 +125,9 @@ class PricePreview:
             color=order.color,
             shipping_cost=from_paise(order.price["shipping_paise"]),
             unit_price=None if fixed is None else from_paise(fixed),
+            # The grams and hours as estimated then (a fitted estimator's, or the slicer's).
+            estimate=recorded_estimate(order.price.get("estimate")),
+            estimated_by=_source(order.price.get("estimate")),
         )
         # The carrier that priced the shipping line is recorded, not recomputed, like its price.
         return replace(price, shipping_method=order.price.get("shipping_method"))
@@ -153,3 +164,11 @@ def _geometry(volume_cm3: float, dims_mm: tuple[float, float, float] | None) -> 
         side = math.cbrt(volume_cm3) * 10
         dims_mm = (side, side, side)
     return PartGeometry(*dims_mm, volume_cm3=volume_cm3)
+
+
+def _source(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the recorded estimate names as its source (its figures are recomputed)."""
+    if not record:
+        return None
+    figures = ("layers", "shell_cm3", "material_cm3", "grams", "print_hours")
+    return {key: value for key, value in record.items() if key not in figures}

@@ -142,7 +142,7 @@ _MONEY_FIELDS = (
 # Lines added after orders were first stored: an older order has none of them (zero).
 _LATER_MONEY = ("discount",)
 _COUPON_LINES = ("discount", "coupon")  # stored only when a coupon discounted the price
-_PRICED_WITH = ("printer", "material_spec", "shipping_method", "coupon")
+_PRICED_WITH = ("printer", "material_spec", "shipping_method", "coupon", "estimate")
 _FIXED = "catalog_unit_price"  # optional money, stored only when set
 _CUSTOMER_FIELDS = (
     "currency",
@@ -165,6 +165,7 @@ _CUSTOMER_FIELDS = (
     "shipping_method",
     "discount",
     "coupon_code",
+    "estimate",
 )
 
 
@@ -218,6 +219,10 @@ class PriceBreakdown:
     coupon: dict[str, Any] | None = None
     # A catalog model's fixed price per copy before GST (None: the engine priced the part).
     catalog_unit_price: Decimal | None = None
+    # What gave the grams and hours (estimate_record): the instant estimator's version or
+    # the slicer that sliced the part, with the exact figures, so a replay prices alike.
+    # None on prices made before firm quotes (the shell model, version 0).
+    estimate: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Stored form: money lines as `<line>_paise` ints, gst_pct as a decimal string."""
@@ -226,6 +231,8 @@ class PriceBreakdown:
             value = getattr(self, f.name)
             if f.name in _COUPON_LINES and not value:
                 continue  # absent without a coupon: such prices keep their stored form
+            if f.name == "estimate" and value is None:
+                continue  # absent on prices made before it was recorded
             if f.name in _MONEY_FIELDS:
                 data[f"{f.name}_paise"] = to_paise(value)
             elif f.name == "gst_pct":
@@ -277,6 +284,7 @@ class PriceBreakdown:
         """What a customer sees: hidden costs folded into Material and Printing cost."""
         data = self.rupees()
         view = {key: data[key] for key in _CUSTOMER_FIELDS}
+        view["firm"] = bool(self.estimate and self.estimate.get("source") == "slicer")
         view["material_cost"] = data["material_cost_display"]
         view["printing_cost"] = data["printing_cost_display"]
         return view
@@ -328,6 +336,8 @@ def quote(
     color: str | None,
     shipping_cost: Decimal,
     unit_price: Decimal | None = None,
+    estimate: PrintEstimate | None = None,
+    estimated_by: Mapping[str, Any] | None = None,
 ) -> PriceBreakdown:
     """Price an order line bottom-up: material, electricity, setup, overhead, margin, priority, GST.
 
@@ -344,7 +354,8 @@ def quote(
     if unit_price is not None and (not unit_price.is_finite() or unit_price < 0):
         raise InvalidInput(f"a catalog price must be a non-negative amount, got {unit_price!r}")
     chosen_color = material.resolve_color(color)
-    est = estimate_print(geometry, material, printer, settings, infill_pct)
+    # A given estimate (the fitted estimator's, the slicer's) replaces the shell model's.
+    est = estimate or estimate_print(geometry, material, printer, settings, infill_pct)
     grams_total = est.grams * quantity
     hours_total = est.print_hours * quantity
 
@@ -405,6 +416,32 @@ def quote(
         printer=printer.to_dict(),
         material_spec=material.to_dict(),
         catalog_unit_price=None if unit_price is None else _money(unit_price),
+        estimate=None if estimated_by is None else estimate_record(est, estimated_by),
+    )
+
+
+def estimate_record(est: PrintEstimate, estimated_by: Mapping[str, Any]) -> dict[str, Any]:
+    """What produced a price's grams and hours, with the figures exactly (repr strings)."""
+    return {
+        **estimated_by,
+        "layers": est.layers,
+        "shell_cm3": repr(est.shell_cm3),
+        "material_cm3": repr(est.material_cm3),
+        "grams": repr(est.grams),
+        "print_hours": repr(est.print_hours),
+    }
+
+
+def recorded_estimate(record: Mapping[str, Any] | None) -> PrintEstimate | None:
+    """The estimate a price recorded (estimate_record), or None for the shell model's."""
+    if not record:
+        return None
+    return PrintEstimate(
+        layers=int(record["layers"]),
+        shell_cm3=float(record["shell_cm3"]),
+        material_cm3=float(record["material_cm3"]),
+        grams=float(record["grams"]),
+        print_hours=float(record["print_hours"]),
     )
 
 

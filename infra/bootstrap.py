@@ -16,6 +16,7 @@ from application.checkout import Checkout
 from application.coupons import Coupons
 from application.developer import DeveloperApp
 from application.dfm import DfmService
+from application.firm_quotes import FirmQuotes
 from application.fleet import FleetApp
 from application.identity import IdentityApp
 from application.inquiries import Inquiries, SupportApp
@@ -26,7 +27,7 @@ from application.ordering import OrderingApp
 from application.payments import Payments, PaymentsApp
 from application.print_config import PrintConfig
 from application.promos import Promos
-from application.quoting import Quoter
+from application.quoting import Estimators, Quoter
 from application.seo import SeoPages
 from application.settlement import Settlement
 from application.shipping import ShippingApp
@@ -47,6 +48,7 @@ from infra.qr_images import SegnoQrImages
 from infra.rate_limits import RateCounters, rate_counters
 from infra.secret_box import FernetSecretBox
 from infra.settings import Settings
+from infra.slicing_setup import Slicing, build_slicing
 from infra.stripe_billing import StripeBilling
 from infra.stripe_payments import card_payments
 from infra.tokens import SessionTokens
@@ -65,6 +67,8 @@ from projections.payment_flow import PaymentFlow, RefundFlow
 from projections.payments import PaymentsProjection
 from projections.printer_load import PrinterLoadProjection, PrinterLoadView
 from projections.runner import ProjectionRunner
+from projections.slice_flow import SliceFlow
+from projections.slice_jobs import SliceJobsProjection
 from projections.stats import StatsProjection
 from projections.usage import UsageProjection
 from projections.users import UsersProjection, UsersView
@@ -108,6 +112,8 @@ class Container:
     settlement: Settlement  # what a confirmed payment or a cancelled paid order entails
     invoices: Invoices  # GST invoice numbers and PDFs
     inquiries: Inquiries  # the contact form (daily limits) and the staff inbox: support log
+    slicing: Slicing  # firm quotes: slice jobs, their view, G-code files, the slicer's queue
+    firm_quotes: FirmQuotes  # quotes priced from the slicer's figures once sliced
     # Process managers (payment_flow, refund_flow): run in every API process, even when
     # Kafka feeds the views, since their effects are idempotent commands, not rows.
     flows: dict[str, ProjectionRunner] = field(default_factory=dict)
@@ -127,6 +133,7 @@ class Container:
             self.shop,
             self.payments.app,
             self.inquiries.app,
+            self.slicing.app,
         )
         return {app.name: app for app in apps}
 
@@ -141,9 +148,12 @@ class Container:
         self.start_flows()
 
     def start_flows(self) -> None:
-        """Run the payment and refund flows in this process (every API process runs them:
-        their commands are idempotent, so two processes running one step change nothing)."""
+        """Run the payment, refund and slice flows in this process (every API process runs
+        them: their commands are idempotent, so two processes running one step change
+        nothing), and the slicer when it is to slice here (claims keep jobs apart)."""
         _follow(list(self.flows.values()))
+        if self.settings.slicer_in_process:
+            self.slicing.start_in_process()
 
     def close(self) -> None:
         """Stop followers and close connections."""
@@ -151,6 +161,7 @@ class Container:
             runner.stop()
         self.access_log.close()  # a last flush, while the views are still open
         self.dfm.close()  # counts in flight are saved before the stores close
+        self.slicing.close()  # after the slice in flight
         for app in self.applications().values():
             app.close()
         self.rate_counters.close()
@@ -193,7 +204,6 @@ def bootstrap(settings: Settings) -> Container:
     ordering = OrderingApp(env=settings.event_store_env("ordering"))
     shipping = ShippingApp(OfflinePinDirectory(), env=settings.event_store_env("shipping"))
     shipping.seed_defaults()
-    quoter = Quoter(catalog, shipping, fleet)
     meshes = SandboxedMeshAnalyzer(
         max_bytes=settings.max_file_bytes,
         workers=settings.mesh_workers,
@@ -204,6 +214,7 @@ def bootstrap(settings: Settings) -> Container:
     model_files = FileModelStore(settings.data_dir)
     secret_box = FernetSecretBox(settings.resolved_secrets_keys())  # TOTP and SMTP secrets
     shop = ShopApp(env=settings.event_store_env("shop"), secret_box=secret_box)
+    quoter = Quoter(catalog, shipping, fleet, Estimators(shop))
     mail_delivery = MailDelivery(shop, secret_box, SettingsMailDrivers(settings))
     catalog_models = CatalogModels(
         catalog, shop, meshes, quoter, model_files, FileCatalogFiles(settings.data_dir, model_files)
@@ -238,9 +249,12 @@ def bootstrap(settings: Settings) -> Container:
     projections["payments"] = ProjectionRunner(payments_app, PaymentsProjection(), views)
     support = SupportApp(env=settings.event_store_env("support"))
     projections["inquiries"] = ProjectionRunner(support, InquiriesProjection(), views)
+    slicing = build_slicing(settings, ordering, catalog, fleet, model_files, views)
+    projections["slice_jobs"] = ProjectionRunner(slicing.app, SliceJobsProjection(), views)
     flows = {
         "payment_flow": ProjectionRunner(payments_app, PaymentFlow(settlement), views),
         "refund_flow": ProjectionRunner(ordering, RefundFlow(settlement), views),
+        "slice_flow": ProjectionRunner(ordering, SliceFlow(slicing.orders), views),
     }
     return Container(
         settings=settings,
@@ -295,6 +309,8 @@ def bootstrap(settings: Settings) -> Container:
         settlement=settlement,
         invoices=invoices,
         inquiries=Inquiries(support, shop, OrdersByTrackingView(views), identity, mail_delivery),
+        slicing=slicing,
+        firm_quotes=FirmQuotes(quoter, catalog, slicing.app),
         flows=flows,
         projections=projections,
         kafka_views=(

@@ -36,6 +36,15 @@ class FileModelStore:
             _write_atomically(path, data)
         return StoredModel(sha256=digest, filename=Path(filename).name, size_bytes=len(data))
 
+    def model_bytes(self, sha256: str) -> bytes:
+        """The stored file's bytes; NotFound for a digest never stored (or not a digest)."""
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise NotFound("model file not found")
+        path = self.models / sha256[:2] / sha256
+        if not path.is_file():
+            raise NotFound("model file not found")
+        return path.read_bytes()
+
     def put_session(self, session: UploadSession) -> None:
         """Remember the session as JSON."""
         record = {

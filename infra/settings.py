@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     # commands queued behind a write in flight.
     group_commit_wait_ms: float = 2.0
     group_commit_max: int = 64  # commands per transaction at most; 0 or 1: group commit off
+    # Firm quotes (issue 14): the slicer's command; empty turns slicing off (jobs still queue).
+    slicer_command: str = "prusa-slicer"
+    # Embedded mode slices in a thread of the API process; otherwise `fabledger worker slicer`.
+    slicer_in_process: bool = True
+    slicer_timeout_seconds: float = 300.0  # per slice; the slicer's process group is killed
+    slicer_memory_mb: int = 2048  # what one slice may allocate (RLIMIT_AS)
 
     @property
     def uses_postgres(self) -> bool:

@@ -22,7 +22,7 @@ from projections.base import Cursor, EventRecord, Projection
 _REFUNDING = ("RefundDue", "Confirmed", "Received")
 
 
-class _Flow(Projection):
+class Flow(Projection):
     """A follower with no tables of its own: only its position is kept."""
 
     def create(self, cur: Cursor) -> None:
@@ -36,7 +36,7 @@ class _Flow(Projection):
         return iter(())
 
 
-class PaymentFlow(_Flow):
+class PaymentFlow(Flow):
     """Settles confirmed payments (orders confirmed, invoice issued) and sends card refunds."""
 
     name = "payment_flow"
@@ -46,15 +46,15 @@ class PaymentFlow(_Flow):
 
     def apply(self, cur: Cursor, events: Sequence[EventRecord]) -> None:
         """Settle each payment confirmed in the batch, then send its card refunds."""
-        confirmed = _streams(events, ("Confirmed",))
-        refunding = _streams(events, _REFUNDING)
+        confirmed = streams_with(events, ("Confirmed",))
+        refunding = streams_with(events, _REFUNDING)
         for payment_id in confirmed:
             self.settlement.settle(payment_id)
         for payment_id in refunding:
             self.settlement.send_card_refunds(payment_id)
 
 
-class RefundFlow(_Flow):
+class RefundFlow(Flow):
     """Records the refund due of every paid order that is cancelled."""
 
     name = "refund_flow"
@@ -67,11 +67,11 @@ class RefundFlow(_Flow):
         cancelled = [
             e for e in events if e.type == "StatusChanged" and e.data["to_status"] == CANCELLED
         ]
-        for order_id in _streams(cancelled, ("StatusChanged",)):
+        for order_id in streams_with(cancelled, ("StatusChanged",)):
             self.settlement.order_cancelled(order_id)
 
 
-def _streams(events: Sequence[EventRecord], types: tuple[str, ...]) -> list[UUID]:
+def streams_with(events: Sequence[EventRecord], types: tuple[str, ...]) -> list[UUID]:
     """The streams with an event of these types in the batch, each once, in log order."""
     seen: dict[str, None] = {}
     for e in events:

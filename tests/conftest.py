@@ -25,6 +25,9 @@ from tests.support.kafka import TansuBroker, find_tansu
 from tests.support.postgres import PostgresDatabase, PostgresServer, find_pg_bindir
 
 POSTGRES_FIXTURES = {"postgres_server", "postgres_db"}
+# Apps built by tests (and servers they start) do not slice every order in the background;
+# the slicing tests turn it on where they need it (settings or their server's environment).
+os.environ.setdefault("FABLEDGER_SLICER_IN_PROCESS", "false")
 
 
 def services_required() -> bool:

@@ -19,7 +19,7 @@ from domain.errors import DomainError
 from domain.users import ROLES
 from infra.bootstrap import bootstrap
 from infra.settings import Settings
-from workers import billing, kafka_projections, notify
+from workers import billing, kafka_projections, notify, quotes, slicer
 from workers import projections as projections_worker
 from workers import relay as relay_worker
 
@@ -32,6 +32,7 @@ NEEDS_STORE = {
     ("projections", "status"),
     ("user", "role"),
     ("billing", "replay"),
+    ("quotes", "calibrate"),
 }
 CREATES_STORE = {("serve", None), ("admin", "create")}  # may be the first thing ever run
 # Everything else is a long-running worker: it may start before the API, so it warns only.
@@ -281,12 +282,14 @@ def parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(handler=projections_rebuild)
     projections.add_parser("status", help="positions").set_defaults(handler=projections_status)
     billing.add_commands(commands)
+    quotes.add_commands(commands)
     worker = commands.add_parser("worker", help="long-running worker processes")
     workers = worker.add_subparsers(dest="worker", required=True)
     projections_worker.add_command(workers)
     kafka_projections.add_source_option(workers)
     relay_worker.add_command(workers)
     notify.add_command(workers)
+    slicer.add_command(workers)
     return root
 
 

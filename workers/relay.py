@@ -30,6 +30,7 @@ APPS = (
     "shop",
     "payments",
     "support",
+    "slicing",
 )
 
 

@@ -99,16 +99,19 @@ def quote_payload(body: QuoteBody, container: Container) -> dict[str, Any]:
 
 def price_of(body: QuoteBody, container: Container) -> PriceBreakdown:
     """The price of a quote's part and choices."""
-    return container.quoter.quote(
-        QuoteRequest(
-            geometry=_geometry(body, container),
-            material=body.material,
-            color=body.color,
-            quantity=body.quantity,
-            infill_pct=body.infill,
-            priority=body.priority_print,
-            fulfillment=body.fulfillment,
-            shipping_zip=body.shipping_zip,
-            shipping_method=body.shipping_method,
-        )
+    return container.quoter.quote(quote_request(body, container))
+
+
+def quote_request(body: QuoteBody, container: Container) -> QuoteRequest:
+    """What a quote body asks for, its part's geometry from the numbers or the upload."""
+    return QuoteRequest(
+        geometry=_geometry(body, container),
+        material=body.material,
+        color=body.color,
+        quantity=body.quantity,
+        infill_pct=body.infill,
+        priority=body.priority_print,
+        fulfillment=body.fulfillment,
+        shipping_zip=body.shipping_zip,
+        shipping_method=body.shipping_method,
     )

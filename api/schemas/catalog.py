@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -64,6 +66,12 @@ class _PriceLines(BaseModel):
     shipping_method: str | None = None  # the partner that priced shipping (None: pickup)
     discount: float = Field(default=0, description="A coupon's line before GST (rupees).")
     coupon_code: str | None = None  # the coupon that discounted the price
+    estimate: dict[str, Any] | None = Field(
+        default=None,
+        description="What gave the grams and hours: {source: estimator, version} (the instant"
+        " estimate) or {source: slicer, slicer, profile, job_id} (firm figures), with the"
+        " exact figures; null on prices made before it was recorded.",
+    )
 
 
 class CustomerPrice(_PriceLines):
@@ -71,6 +79,9 @@ class CustomerPrice(_PriceLines):
 
     material_cost: float
     printing_cost: float
+    firm: bool = Field(
+        default=False, description="Priced from the slicer's figures, not the instant estimate."
+    )
 
 
 class StaffPrice(_PriceLines):

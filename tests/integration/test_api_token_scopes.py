@@ -39,6 +39,8 @@ SEED = {
     ("PATCH", "/api/admin/orders/:id/printer"): ORDERS_WRITE,
     ("PATCH", "/api/admin/orders/:id/paid"): PAYMENT_WRITE,
     ("GET", "/api/admin/orders/:id/eligible-printers"): ORDERS_READ,
+    ("GET", "/api/admin/orders/:id/slice"): ORDERS_READ,
+    ("GET", "/api/admin/orders/:id/gcode"): ORDERS_READ,
     ("GET", "/api/admin/orders/:id/notes"): ORDERS_READ,
     ("POST", "/api/admin/orders/:id/notes"): ORDERS_WRITE,
     # Catalog & models

@@ -19,7 +19,7 @@ def insert_raw(app: Any, originator_id: UUID, version: int, topic: str, state: d
 
 
 # Price lines added after version 1: a float-era breakdown never had them.
-LATER_PRICE_KEYS = ("discount", "coupon", "coupon_code", "catalog_unit_price")
+LATER_PRICE_KEYS = ("discount", "coupon", "coupon_code", "catalog_unit_price", "estimate")
 
 
 def version_1_price(breakdown: PriceBreakdown) -> dict[str, Any]:
