@@ -80,3 +80,27 @@ def staff_order(order: Order, printer_name: str | None = None) -> dict[str, Any]
         "staff_notes": order.notes,
         "printer": {"id": order.printer_id, "name": printer_name} if order.printer_id else None,
     }
+
+
+def slice_view(job: dict[str, Any]) -> dict[str, Any]:
+    """A slice job as clients see it (the slice-jobs view's row, or a job's record): its
+    state, printer and profile, the slicer's figures once sliced, the reason if it failed."""
+    view: dict[str, Any] = {
+        "job_id": job["job_id"],
+        "status": job["status"],
+        "poll": f"/api/quote/firm/{job['job_id']}",
+        "printer": job["printer"],
+        "material": job["material"],
+        "profile": job["profile_fingerprint"],
+        "attempts": job["attempts"],
+    }
+    result, failure = job.get("result"), job.get("failure")
+    if job["status"] == "sliced" and result:
+        view["slicer"] = result["slicer_version"]
+        view["figures"] = {
+            key: result[key]
+            for key in ("filament_g", "filament_mm", "filament_cm3", "print_seconds", "layers")
+        }
+    if job["status"] == "failed" and failure:
+        view["failure"] = failure
+    return view

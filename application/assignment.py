@@ -17,6 +17,7 @@ from application.ordering import OrderingApp
 from application.ports import PinDirectory
 from domain.errors import Forbidden
 from domain.fleet.eligibility import Candidate, FleetPrinter, OrderNeeds, rank, refusals
+from domain.fleet.printers import PrinterSpec
 from domain.orders import Order
 
 _DISTANCE_CACHE = 200_000  # PIN pairs remembered (a few MB); cleared whole when full
@@ -34,6 +35,14 @@ class PrinterLoads(Protocol):
         ...
 
 
+class OrderSlices(Protocol):
+    """The slice job each order waits for (the slice-jobs view)."""
+
+    def of_orders(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Job state and figures by order id (orders without a job left out)."""
+        ...
+
+
 class PrinterAssignment:
     """Staff choose which printer makes an order."""
 
@@ -44,9 +53,11 @@ class PrinterAssignment:
         catalog: CatalogApp,
         pins: PinDirectory,
         loads: PrinterLoads,
+        slices: OrderSlices | None = None,
     ) -> None:
         self.ordering, self.fleet, self.catalog = ordering, fleet, catalog
         self.pins, self.loads = pins, loads
+        self.slices = slices  # firm print times in the queue (None: estimates only)
         self._distances: dict[tuple[str, str], float | None] = {}
         self._lock = threading.Lock()
 
@@ -92,9 +103,11 @@ class PrinterAssignment:
         else:
             ids = [pid for pid, spec in specs.items() if viewer_id in spec.owners]
         items = self.loads.queue(ids)
+        jobs = self.slices.of_orders([i["order_id"] for i in items]) if self.slices else {}
         for item in items:
             owner = specs.get(item["printer_id"])
             item["printer_name"] = owner.name if owner else None
+            item.update(_firm_hours(jobs.get(item["order_id"]), owner, item["quantity"]))
         return ids, items
 
     def _needs(self, order: Order) -> OrderNeeds:
@@ -114,3 +127,17 @@ class PrinterAssignment:
                 self._distances.clear()
             self._distances[key] = km
         return km
+
+
+def _firm_hours(
+    job: dict[str, Any] | None, printer: PrinterSpec | None, quantity: int
+) -> dict[str, Any]:
+    """The slice state, and the firm hours when it was sliced for this printer's profile."""
+    if job is None:
+        return {"slice_status": None, "firm_print_hours": None}
+    result = job["result"]
+    firm = None
+    # A slice for another printer (before a reassignment) is not this printer's time.
+    if result and printer is not None and job["printer"] == printer.profile().name:
+        firm = round(int(result["print_seconds"]) * quantity / 3600, 2)
+    return {"slice_status": job["status"], "firm_print_hours": firm}

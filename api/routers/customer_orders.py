@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import CallerDep, ContainerDep, parse_id, read_after
-from api.presenters import customer_order, customer_timeline
+from api.presenters import customer_order, customer_timeline, slice_view
 from api.routers.staff_orders import page_of
 from api.schemas.errors import ANY, READ_AFTER, SIGNED_IN, errors
 from api.schemas.orders import CustomerOrder, OrderPage, Tracking
@@ -69,7 +69,10 @@ def my_order(order_id: str, caller: CallerDep, container: ContainerDep) -> dict[
     order = container.ordering.get_order(oid)
     if order.customer_id != caller.id:
         raise NotFound("order not found")
-    return customer_order(order, container.ordering.history(oid))
+    body = customer_order(order, container.ordering.history(oid))
+    job = container.slicing.view.of_orders([str(oid)]).get(str(oid))
+    body["slice"] = slice_view(job) if job else None
+    return body
 
 
 @router.get(

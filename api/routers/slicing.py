@@ -11,6 +11,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Caller, CallerDep, ContainerDep, parse_id, staff_auth
+from api.presenters import slice_view
 from api.routers.quotes import StorefrontQuoteBody, quote_request
 from api.schemas.errors import SIGNED_IN, STAFF, WITH_BODY, errors
 from application.firm_quotes import FirmQuote
@@ -34,26 +35,19 @@ class FirmQuoteBody(StorefrontQuoteBody):
 
 
 def job_view(job: SliceJob) -> dict[str, Any]:
-    """A slice job as clients see it: state, the slicer and profile, figures or failure."""
-    view: dict[str, Any] = {
-        "job_id": str(job.id),
-        "status": job.status,
-        "poll": f"/api/quote/firm/{job.id}",
-        "printer": job.printer,
-        "material": job.material,
-        "profile": job.profile_fingerprint,
-        "attempts": job.attempts,
-    }
-    if job.status == SLICED and job.result is not None:
-        result = job.result
-        view["slicer"] = result["slicer_version"]
-        view["figures"] = {
-            key: result[key]
-            for key in ("filament_g", "filament_mm", "filament_cm3", "print_seconds", "layers")
+    """A slice job as clients see it (api.presenters.slice_view)."""
+    return slice_view(
+        {
+            "job_id": str(job.id),
+            "status": job.status,
+            "printer": job.printer,
+            "material": job.material,
+            "profile_fingerprint": job.profile_fingerprint,
+            "attempts": job.attempts,
+            "result": job.result,
+            "failure": job.failure,
         }
-    if job.status == FAILED and job.failure is not None:
-        view["failure"] = job.failure
-    return view
+    )
 
 
 def _answer(firm: FirmQuote, response: Response) -> dict[str, Any]:

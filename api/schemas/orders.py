@@ -74,6 +74,12 @@ class CustomerOrder(_OrderCommon):
 
     price: CustomerPrice
     timeline: list[TimelineEntry] | None = None
+    slice: dict[str, Any] | None = Field(
+        default=None,
+        description="The slicer's firm figures for the order's printer (status, slicer,"
+        " profile, figures), or null before a slice was requested. The price stays as"
+        " charged.",
+    )
 
 
 class StaffNote(BaseModel):
@@ -329,6 +335,15 @@ class QueuedOrder(BaseModel):
     print_hours: float
     placed_at: str
     assigned_at: str | None
+    slice_status: str | None = Field(
+        default=None,
+        description="The slice for this printer: queued, slicing, sliced or failed (null: none"
+        " requested yet).",
+    )
+    firm_print_hours: float | None = Field(
+        default=None,
+        description="The slicer's print time of every copy on this printer, once sliced.",
+    )
 
 
 class PrinterQueue(BaseModel):

@@ -91,7 +91,7 @@ def test_every_fabledger_service_runs_a_real_command_with_real_settings(
     compose: dict[str, Any],
 ) -> None:
     ours = {n: s for n, s in compose["services"].items() if s.get("image") == "fabledger:local"}
-    assert set(ours) == {"api", "projections", "relay", "notify", "billing"}
+    assert set(ours) == {"api", "projections", "relay", "notify", "slicer", "billing"}
     for name, service in ours.items():
         command = [c.replace("${API_WORKERS:-2}", "2") for c in service["command"]]
         assert command[0] == "fabledger"
