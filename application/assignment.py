@@ -36,7 +36,7 @@ class PrinterLoads(Protocol):
 
 
 class OrderSlices(Protocol):
-    """The slice job each order waits for (the slice-jobs view)."""
+    """The slice job each order needs (application.slicing.OrderSlicing)."""
 
     def of_orders(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
         """Job state and figures by order id (orders without a job left out)."""

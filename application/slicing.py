@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from application.base import FabApplication
@@ -133,35 +133,53 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+class JobsView(Protocol):
+    """Slice jobs as the view has folded them (state and figures by job id)."""
+
+    def jobs(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The jobs the view knows of these, by id."""
+        ...
+
+
 class OrderSlicing:
-    """Requests the slice each order needs: for the printer it was priced on, then the one
-    staff assign it to (the G-code staff download is that printer's). Idempotent: a job is
-    named by its inputs and notes each order once, so a follower may repeat a step."""
+    """The slice each order needs: for the printer it was priced on, then the one staff
+    assign it to (the G-code staff download is that printer's). An order's job is found
+    by computing its name from the order (no per-order event), so requesting is
+    idempotent and a follower may repeat a step."""
 
     def __init__(
-        self, slicing: SlicingApp, ordering: OrderingApp, catalog: CatalogApp, fleet: FleetApp
+        self,
+        slicing: SlicingApp,
+        ordering: OrderingApp,
+        catalog: CatalogApp,
+        fleet: FleetApp,
+        view: JobsView,
     ) -> None:
         self.slicing = slicing
         self.ordering = ordering
         self.catalog = catalog
         self.fleet = fleet
+        self.view = view
 
     def order_changed(self, order_id: UUID) -> SliceJob | None:
-        """The job the order now waits for, requested and noted; None if it cannot have one."""
+        """Request the job the order now needs (it exists already for a known model and
+        profile); None if the order cannot have one (cancelled, no model file)."""
         order = self.ordering.find(order_id, Order)
         if order is None or order.status == CANCELLED:
             return None
         request = self.request_for(order)
-        if request is None:
-            return None
-        job = self.slicing.request(request, actor=SLICER_ACTOR)
-        if str(order.id) not in job.orders:
-            self.slicing.update(
-                lambda: self.slicing.job(job.id),
-                lambda current: current.want_for(str(order.id), actor=SLICER_ACTOR),
-                busy="the slice job is busy; retry",
-            )
-        return job
+        return None if request is None else self.slicing.request(request, actor=SLICER_ACTOR)
+
+    def of_orders(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The job (as the view has it) each order needs, for orders that have one."""
+        wanted: dict[str, str] = {}
+        for order_id in order_ids:
+            order = self.ordering.find(UUID(order_id), Order)
+            request = self.request_for(order) if order is not None else None
+            if request is not None:
+                wanted[order_id] = str(request.job_id())
+        jobs = self.view.jobs(sorted(set(wanted.values())))
+        return {order: jobs[job] for order, job in wanted.items() if job in jobs}
 
     def request_for(self, order: Order) -> SliceRequest | None:
         """What the order is to be sliced with (its assigned printer, else its priced one)."""

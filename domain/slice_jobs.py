@@ -2,9 +2,11 @@
 
 A job is named by what decides its result: the model's SHA-256 and the profile's
 fingerprint (domain.slicing), so a quote and the order placed from it, or two customers
-uploading the same file, share one slice. A job is queued when requested, claimed by one
-worker per attempt (optimistic concurrency on the stream decides between two workers), and
-ends sliced (the firm figures) or failed (the reason). A claim whose worker vanished may be
+uploading the same file, share one slice; an order finds its job by computing that name
+(no per-order event: a popular model would otherwise grow one stream without bound).
+A job is queued when requested, claimed by one worker per attempt (optimistic concurrency
+on the stream decides between two workers), and ends sliced (the firm figures) or failed
+(the reason). A claim whose worker vanished may be
 taken over after its lease; a failure is final when retrying cannot help (the model cannot
 be sliced) and after MAX_ATTEMPTS in any case: a job is never retried forever.
 """
@@ -68,17 +70,11 @@ class SliceJob(Aggregate):
         self.lease_seconds = 0
         self.result: dict[str, Any] | None = None
         self.failure: dict[str, str] | None = None
-        self.orders: list[str] = []
 
     @classmethod
     def create_id(cls, model_sha256: str, profile_fingerprint: str, **_: Any) -> UUID:
         """Derived from what decides the result (slice_job_id)."""
         return slice_job_id(model_sha256, profile_fingerprint)
-
-    def want_for(self, order_id: str, *, actor: str) -> None:
-        """Note an order that waits for these figures (once per order)."""
-        if order_id not in self.orders:
-            self._wanted_for(order_id=order_id, actor=actor)
 
     def claimable(self, now: datetime) -> bool:
         """Queued, or claimed by a worker whose lease ran out before it answered."""
@@ -118,10 +114,6 @@ class SliceJob(Aggregate):
     def _require_slicing(self) -> None:
         if self.status != SLICING:
             raise Conflict(f"slice job is {self.status}, not slicing")
-
-    @event("WantedFor")
-    def _wanted_for(self, order_id: str, actor: str) -> None:
-        self.orders.append(order_id)
 
     @event("Claimed")
     def _claimed(self, worker: str, at: datetime, lease_seconds: int, actor: str) -> None:

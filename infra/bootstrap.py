@@ -280,7 +280,7 @@ def bootstrap(settings: Settings) -> Container:
             pins=shipping.pins,
         ),
         assignment=PrinterAssignment(
-            ordering, fleet, catalog, shipping.pins, PrinterLoadView(views), slicing.view
+            ordering, fleet, catalog, shipping.pins, PrinterLoadView(views), slicing.orders
         ),
         staff=StaffManagement(identity, UsersView(views)),
         accounts=Accounts(identity, mail_delivery, settings.public_url),

@@ -20,7 +20,7 @@ from infra.model_store import FileModelStore
 from infra.settings import Settings
 from infra.slicer import PrusaSlicer
 from projections.base import ViewDatabase
-from projections.slice_jobs import claimable_jobs, job_view, order_jobs
+from projections.slice_jobs import claimable_jobs, job_view, jobs_view
 
 IDLE_POLL_SECONDS = 2.0  # a woken thread starts at once; this only catches other processes' jobs
 
@@ -41,10 +41,10 @@ class SliceJobsView:
         with self.views.reading() as cur:
             return job_view(cur, str(job_id))
 
-    def of_orders(self, order_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The job each order waits for."""
+    def jobs(self, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """These jobs by id (those the view has folded)."""
         with self.views.reading() as cur:
-            return order_jobs(cur, order_ids)
+            return jobs_view(cur, job_ids)
 
 
 @dataclass
@@ -116,4 +116,5 @@ def build_slicing(
         # The lease outlives the slicer's deadline: only a vanished worker's job is retaken.
         lease = int(settings.slicer_timeout_seconds) + 60
         queue = SliceQueue(app, view, slicer, lease_seconds=lease)
-    return Slicing(app, OrderSlicing(app, ordering, catalog, fleet), view, gcodes, queue)
+    orders = OrderSlicing(app, ordering, catalog, fleet, view)
+    return Slicing(app, orders, view, gcodes, queue)

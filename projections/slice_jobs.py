@@ -1,4 +1,4 @@
-"""The slice-jobs view: each job's state and figures, and which job each order waits for.
+"""The slice-jobs view: each job's state and figures.
 
 The slicing worker lists the jobs it may claim from here (queued, or claimed by a worker
 whose lease ran out); quotes, orders and the printer-load queue read the firm figures.
@@ -23,7 +23,6 @@ _INSERT = (
     f"INSERT INTO slice_jobs ({_COLUMNS})"  # noqa: S608 - constants only
     " VALUES (?, ?, ?, ?, ?, 'queued', 0, NULL, NULL, NULL, ?) ON CONFLICT (job_id) DO NOTHING"
 )
-_JOINED = ", ".join(f"j.{column.strip()}" for column in _COLUMNS.split(","))
 
 
 def _epoch(value: Any) -> float:
@@ -33,12 +32,12 @@ def _epoch(value: Any) -> float:
 
 
 class SliceJobsProjection(Projection):
-    """Folds SliceJob events into `slice_jobs` and `order_slices`."""
+    """Folds SliceJob events into `slice_jobs`."""
 
     name = "slice_jobs"
 
     def create(self, cur: Cursor) -> None:
-        """Create both tables and the worker's index."""
+        """Create the table and the worker's index."""
         cur.execute(
             "CREATE TABLE IF NOT EXISTS slice_jobs ("
             " job_id TEXT PRIMARY KEY, model_sha256 TEXT NOT NULL, fingerprint TEXT NOT NULL,"
@@ -49,15 +48,10 @@ class SliceJobsProjection(Projection):
         cur.execute(
             "CREATE INDEX IF NOT EXISTS slice_jobs_open ON slice_jobs (status, requested_position)"
         )
-        cur.execute(
-            "CREATE TABLE IF NOT EXISTS order_slices ("
-            " order_id TEXT PRIMARY KEY, job_id TEXT NOT NULL, position BIGINT NOT NULL)"
-        )
 
     def drop(self, cur: Cursor) -> None:
-        """Drop both tables."""
+        """Drop the table."""
         cur.execute("DROP TABLE IF EXISTS slice_jobs")
-        cur.execute("DROP TABLE IF EXISTS order_slices")
 
     def apply(self, cur: Cursor, events: Sequence[EventRecord]) -> None:
         """One statement per event (jobs are few: seconds of slicing each)."""
@@ -74,13 +68,6 @@ class SliceJobsProjection(Projection):
                         data["material"],
                         e.position,
                     ),
-                )
-            elif e.type == "WantedFor":
-                cur.execute(
-                    "INSERT INTO order_slices (order_id, job_id, position) VALUES (?, ?, ?)"
-                    " ON CONFLICT (order_id) DO UPDATE SET job_id = excluded.job_id,"
-                    " position = excluded.position",
-                    (data["order_id"], e.originator_id, e.position),
                 )
             elif e.type == "Claimed":
                 cur.execute(
@@ -107,10 +94,8 @@ class SliceJobsProjection(Projection):
                 )
 
     def dump(self, cur: Cursor) -> Iterator[tuple[Any, ...]]:
-        """Jobs by id, then order links by order."""
+        """Jobs by id."""
         cur.execute(f"{_SELECT} ORDER BY job_id")
-        yield from (tuple(row) for row in cur.fetchall())
-        cur.execute("SELECT order_id, job_id, position FROM order_slices ORDER BY order_id")
         yield from (tuple(row) for row in cur.fetchall())
 
 
@@ -131,17 +116,13 @@ def job_view(cur: Cursor, job_id: str) -> dict[str, Any] | None:
     return None if row is None else _job(row)
 
 
-def order_jobs(cur: Cursor, order_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The job each of these orders waits for (orders without one left out)."""
-    if not order_ids:
+def jobs_view(cur: Cursor, job_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """These jobs by id, as far as the view has folded them (unknown ones left out)."""
+    if not job_ids:
         return {}
-    marks = ", ".join("?" for _ in order_ids)
-    cur.execute(
-        f"SELECT o.order_id, {_JOINED} FROM order_slices o"  # noqa: S608 - marks only
-        f" JOIN slice_jobs j ON j.job_id = o.job_id WHERE o.order_id IN ({marks})",
-        tuple(order_ids),
-    )
-    return {str(row[0]): _job(row[1:]) for row in cur.fetchall()}
+    marks = ", ".join("?" for _ in job_ids)
+    cur.execute(f"{_SELECT} WHERE job_id IN ({marks})", tuple(job_ids))
+    return {str(row[0]): _job(row) for row in cur.fetchall()}
 
 
 def _job(row: Sequence[Any]) -> dict[str, Any]:

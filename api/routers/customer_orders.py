@@ -70,7 +70,7 @@ def my_order(order_id: str, caller: CallerDep, container: ContainerDep) -> dict[
     if order.customer_id != caller.id:
         raise NotFound("order not found")
     body = customer_order(order, container.ordering.history(oid))
-    job = container.slicing.view.of_orders([str(oid)]).get(str(oid))
+    job = container.slicing.orders.of_orders([str(oid)]).get(str(oid))
     body["slice"] = slice_view(job) if job else None
     return body
 

@@ -102,16 +102,3 @@ def test_a_vanished_workers_claim_is_retaken_after_its_lease_and_then_given_up()
     job.claim(worker="w3", now=last, lease_seconds=60)  # the last attempt vanished too
     assert job.status == FAILED and job.failure is not None
     assert job.failure["reason"] == "crashed" and "2 tries" in job.failure["message"]
-
-
-def test_an_order_is_noted_once() -> None:
-    job = _job()
-    job.want_for("o1", actor="system:slicer")
-    job.want_for("o1", actor="system:slicer")
-    job.want_for("o2", actor="system:slicer")
-    assert job.orders == ["o1", "o2"]
-    assert [type(e).__name__ for e in job.collect_events()] == [
-        "Requested",
-        "WantedFor",
-        "WantedFor",
-    ]
