@@ -62,7 +62,7 @@ from api.routers import (
     v1_usage,
 )
 from api.text import refuse_control_characters
-from infra.bootstrap import Container, bootstrap
+from infra.bootstrap import Container, bootstrap_when_ready
 from infra.logging import configure_logging
 from infra.settings import Settings
 
@@ -79,7 +79,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = container is None
-        app.state.container = container or bootstrap(settings)
+        app.state.container = container or bootstrap_when_ready(settings)
         if settings.mail_driver == "console":  # the one place secrets reach a log, by design
             structlog.get_logger("fabledger.mail").warning(
                 "mail_driver_console",

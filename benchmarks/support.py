@@ -378,6 +378,8 @@ class DurablePostgres(PostgresServer):
         args = super()._start_args()
         for setting in ("fsync", "full_page_writes", "synchronous_commit"):
             args[1] = args[1].replace(f"{setting}=off", f"{setting}=on")
+        # As the compose deployment runs it: the scaling benchmark keeps 8 API processes up.
+        args[1] = args[1].replace("max_connections=200", "max_connections=400")
         return args
 
     def postmaster(self) -> int:

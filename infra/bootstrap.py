@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+
+import structlog
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from application.access_tokens import AccessTokens
 from application.accounts import Accounts
@@ -186,6 +191,9 @@ def _waker(runner: ProjectionRunner) -> Callable[[int], None]:
     return lambda _position: runner.wake()
 
 
+STARTUP_ATTEMPTS = 6  # ~15 s of pauses: a crowd of processes starting, not an outage
+
+
 def view_database(settings: Settings) -> ViewDatabase:
     """Views beside the events: the same PostgreSQL database, or a views.db file."""
     if settings.uses_postgres:
@@ -194,15 +202,52 @@ def view_database(settings: Settings) -> ViewDatabase:
 
 
 def bootstrap(settings: Settings) -> Container:
-    """Build the process's object graph; seeds the default catalog if it is empty."""
+    """Build the process's object graph; seeds the default catalog if it is empty.
+
+    A failure half-way (the database away) closes what was opened, so a retry leaks no
+    connection pools.
+    """
+    with ExitStack() as undo:
+        container = _build(settings, undo)
+        undo.pop_all()
+        return container
+
+
+def bootstrap_when_ready(settings: Settings, attempts: int = STARTUP_ATTEMPTS) -> Container:
+    """bootstrap(), retried with a growing pause while the database cannot be reached.
+
+    Many processes starting at once (uvicorn --workers N, a deployment's rollout) each open
+    a pool per application; PostgreSQL accepting them slower than the pool's 2 s wait must
+    not kill a process that would start a second later.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return bootstrap(settings)
+        except (OperationalError, InterfaceError) as error:
+            if attempt == attempts:
+                raise
+            pause = min(8.0, 0.5 * 2 ** (attempt - 1))
+            structlog.get_logger("fabledger.startup").warning(
+                "startup_retry", error_type=type(error).__name__, attempt=attempt, retry_in=pause
+            )
+            time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _build(settings: Settings, undo: ExitStack) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     identity = IdentityApp(Argon2Hasher(), env=settings.event_store_env("identity"))
+    undo.callback(identity.close)
     catalog = CatalogApp(env=settings.event_store_env("catalog"))
+    undo.callback(catalog.close)
     catalog.seed_defaults()
     fleet = FleetApp(env=settings.event_store_env("fleet"))
+    undo.callback(fleet.close)
     fleet.seed_defaults()
     ordering = OrderingApp(env=settings.event_store_env("ordering"))
+    undo.callback(ordering.close)
     shipping = ShippingApp(OfflinePinDirectory(), env=settings.event_store_env("shipping"))
+    undo.callback(shipping.close)
     shipping.seed_defaults()
     meshes = SandboxedMeshAnalyzer(
         max_bytes=settings.max_file_bytes,
@@ -211,9 +256,11 @@ def bootstrap(settings: Settings) -> Container:
         timeout_seconds=settings.mesh_timeout_seconds,
         max_waiting=settings.mesh_max_waiting,
     )
+    undo.callback(meshes.close)
     model_files = FileModelStore(settings.data_dir)
     secret_box = FernetSecretBox(settings.resolved_secrets_keys())  # TOTP and SMTP secrets
     shop = ShopApp(env=settings.event_store_env("shop"), secret_box=secret_box)
+    undo.callback(shop.close)
     quoter = Quoter(catalog, shipping, fleet, Estimators(shop))
     mail_delivery = MailDelivery(shop, secret_box, SettingsMailDrivers(settings))
     catalog_models = CatalogModels(
@@ -222,6 +269,7 @@ def bootstrap(settings: Settings) -> Container:
     coupons = Coupons(ordering)
     checkout = Checkout(ordering, quoter, meshes, model_files, catalog_models, coupons, shop)
     views = view_database(settings)
+    undo.callback(getattr(views, "close", lambda: None))
     projections = {
         p.name: ProjectionRunner(ordering, p, views)
         for p in (OrdersProjection(), StatsProjection(), PrinterLoadProjection())
@@ -229,6 +277,7 @@ def bootstrap(settings: Settings) -> Container:
     api_key = settings.stripe_api_key.get_secret_value()
     billing = StripeBilling(api_key, settings.stripe_api_base or None) if api_key else None
     developer = DeveloperApp(env=settings.event_store_env("developer"), billing=billing)
+    undo.callback(developer.close)
     projections["usage"] = ProjectionRunner(developer, UsageProjection(), views)
     projections["users"] = ProjectionRunner(identity, UsersProjection(), views)
     projections["access_tokens"] = ProjectionRunner(identity, AccessTokensProjection(), views)
@@ -237,6 +286,7 @@ def bootstrap(settings: Settings) -> Container:
     projections["coupons"] = ProjectionRunner(ordering, CouponsProjection(), views)
     access_log = BatchedAccessLog(views)
     payments_app = PaymentsApp(env=settings.event_store_env("payments"))
+    undo.callback(payments_app.close)
     payments = Payments(
         payments_app,
         ordering,
@@ -248,8 +298,10 @@ def bootstrap(settings: Settings) -> Container:
     settlement = Settlement(payments, invoices)
     projections["payments"] = ProjectionRunner(payments_app, PaymentsProjection(), views)
     support = SupportApp(env=settings.event_store_env("support"))
+    undo.callback(support.close)
     projections["inquiries"] = ProjectionRunner(support, InquiriesProjection(), views)
     slicing = build_slicing(settings, ordering, catalog, fleet, model_files, views)
+    undo.callback(slicing.app.close)
     projections["slice_jobs"] = ProjectionRunner(slicing.app, SliceJobsProjection(), views)
     flows = {
         "payment_flow": ProjectionRunner(payments_app, PaymentFlow(settlement), views),

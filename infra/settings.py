@@ -121,9 +121,9 @@ class Settings(BaseSettings):
             # requests answer 503 within seconds (with infra.eventstore's bounded retries).
             "POSTGRES_CONNECT_TIMEOUT": "2",
             "APPLICATION_RECORDER_TOPIC": "infra.eventstore:FastFailingPostgresRecorder",
-            # Per application (4 per process) the pool opens POOL_SIZE connections at start:
-            # 10 made ~41 per API process, so 5 processes exhausted max_connections=200.
-            "POSTGRES_POOL_SIZE": "2",
+            # Per application (11 per process) the pool keeps POOL_SIZE connections open:
+            # 2 made ~25 per API process idle, so 8 processes exhausted max_connections=200.
+            "POSTGRES_POOL_SIZE": "1",
             "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_PRE_PING": "y",
         }
