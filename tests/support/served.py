@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -45,6 +47,7 @@ def served(
             cwd=log.parent,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its uvicorn workers are killed with it, never orphaned
         )
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
@@ -59,9 +62,9 @@ def served(
         assert process.returncode in (0, -signal.SIGTERM), log.read_text()[-3000:]
         assert "Application shutdown complete" in log.read_text()[-3000:]
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the server and any worker it left behind
+        process.wait(timeout=STOP_TIMEOUT)
 
 
 def wait_until_healthy(client: httpx.Client, process: subprocess.Popen[bytes], log: Path) -> None:
