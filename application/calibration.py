@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -27,6 +27,8 @@ from domain.estimator import (
     features,
 )
 from domain.pricing import PartGeometry
+
+K = TypeVar("K")
 
 # Rows per fit: the time model has 7 coefficients; twice as many rows keeps one odd part
 # from steering them.
@@ -96,30 +98,35 @@ def calibrate(samples: Sequence[CalibrationSample], previous: EstimatorModel | N
     for sample in samples:
         by_group[sample.group].append(sample)
         by_printer[sample.printer.name].append(sample)
-    groups = dict(previous.groups)
-    printers = dict(previous.printers)
     fitted: list[str] = []
     refused: dict[str, str] = {}
-    for key, rows in sorted(by_group.items()):
-        label = f"{key[0]} / {key[1]}"
-        reason = _too_few(rows)
-        if reason:
-            refused[label] = reason + _kept(key in previous.groups)
-            continue
-        groups[key] = _fit(rows)
-        fitted.append(label)
-    for printer, rows in sorted(by_printer.items()):
-        label = f"{printer} / any material"
-        reason = _too_few(rows)
-        if reason:
-            refused[label] = reason + _kept(printer in previous.printers)
-            continue
-        printers[printer] = _fit(rows)
-        fitted.append(label)
+    groups = _refit(by_group, previous.groups, lambda k: f"{k[0]} / {k[1]}", fitted, refused)
+    printers = _refit(
+        by_printer, previous.printers, lambda p: f"{p} / any material", fitted, refused
+    )
     if not fitted:
         return Calibration(previous, [], refused)
     model = EstimatorModel(version=previous.version + 1, groups=groups, printers=printers)
     return Calibration(model, fitted, refused)
+
+
+def _refit(
+    rows_by: Mapping[K, list[CalibrationSample]],
+    before: Mapping[K, Coefficients],
+    label: Callable[[K], str],
+    fitted: list[str],
+    refused: dict[str, str],
+) -> dict[K, Coefficients]:
+    """Coefficients per key: refitted where there are enough rows, else kept (with why)."""
+    after = dict(before)
+    for key, rows in sorted(rows_by.items()):
+        reason = _too_few(rows)
+        if reason:
+            refused[label(key)] = reason + _kept(key in before)
+            continue
+        after[key] = _fit(rows)
+        fitted.append(label(key))
+    return after
 
 
 def fit(samples: Sequence[CalibrationSample], previous: EstimatorModel | None) -> EstimatorModel:

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from infra.slicer import PrusaSlicer
 from tests.conftest import missing_component
 from tests.support import parts
+from tests.support.fleet import PRINTER
 from tests.support.http import (
     Account,
     app_settings,
@@ -26,18 +27,6 @@ from tests.support.http import (
 )
 
 CUBE = parts.stl_bytes(parts.cube(20.0).mesh)
-PRINTER: dict[str, Any] = {
-    "brand": "Prusa",
-    "materials": ["PLA", "PETG"],
-    "bed_x_mm": 250,
-    "bed_y_mm": 210,
-    "bed_z_mm": 210,
-    "nozzle_mm": 0.4,
-    "wattage_w": 120,
-    "print_speed_cm3_hr": 20,
-    "printer_pincode": "560001",
-    "loaded_colors": ["Black", "White"],
-}
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +140,7 @@ def test_staff_download_the_gcode_of_an_order_for_its_assigned_printer(
 
     created = client.post(
         "/api/admin/printer-types",
-        json={**PRINTER, "name": f"Firm-{uuid.uuid4().hex[:6]}"},
+        json={**PRINTER, "name": f"Firm-{uuid.uuid4().hex[:6]}", "printer_pincode": "560001"},
         headers=admin.auth,
     )
     assert created.status_code == 201, created.text

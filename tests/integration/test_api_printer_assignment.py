@@ -16,21 +16,9 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from projections.printer_load import printer_utilisation
+from tests.support.fleet import PRINTER
 from tests.support.http import Account, after, error_of, place_order, staff
 
-PRINTER: dict[str, Any] = {
-    "name": "Farm A",
-    "brand": "Prusa",
-    "materials": ["PLA", "PETG"],
-    "bed_x_mm": 250,
-    "bed_y_mm": 210,
-    "bed_z_mm": 210,
-    "nozzle_mm": 0.4,
-    "wattage_w": 120,
-    "print_speed_cm3_hr": 20,
-    "printer_pincode": "110001",
-    "loaded_colors": ["Black", "White"],
-}
 SHIPPING = {
     "fulfillment": "shipping",
     "shipping_name": "Asha",
