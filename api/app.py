@@ -31,6 +31,7 @@ from api.routers import (
     cost_settings,
     coupons,
     customer_orders,
+    event_contract,
     fleet_categories,
     fleet_materials,
     fleet_printers,
@@ -168,6 +169,7 @@ def create_app(
         v1_dfm.router,
         v1_usage.router,
         seo.router,
+        event_contract.router,
     ):
         app.include_router(router)
     app.add_middleware(PatAccessLog)  # innermost: logs the status the routes answered

@@ -12,7 +12,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.catalog import Material
 from domain.errors import Conflict, InvalidInput
-from domain.money import as_decimal, decimal_places
+from domain.money import as_decimal, decimal_places, paise_from_legacy_rupees
 
 # A material code is what customers pick and orders record: short, upper-case, no spaces.
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9+_.-]{0,19}$")
@@ -67,6 +67,19 @@ def check_material(spec: dict[str, Any]) -> Material:
     return material
 
 
+def upcast_spec_v1(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec of version 1 in today's form: a rupee-float cost_per_kg becomes paise.
+
+    Version 1 stored either form (cost_per_kg_paise since exact money), so this keeps a
+    spec that has paise already as it is.
+    """
+    if "cost_per_kg" not in spec:
+        return spec
+    upgraded = {k: v for k, v in spec.items() if k != "cost_per_kg"}
+    upgraded["cost_per_kg_paise"] = paise_from_legacy_rupees(spec["cost_per_kg"])
+    return upgraded
+
+
 def _colors(raw: object) -> tuple[str, ...]:
     if not isinstance(raw, list | tuple) or not raw or len(raw) > MAX_COLORS:
         raise InvalidInput(f"colors: a list of 1-{MAX_COLORS} colour names")
@@ -78,6 +91,18 @@ def _colors(raw: object) -> tuple[str, ...]:
     return colors
 
 
+class _CostInPaise:
+    """Version 2 of the events carrying a material's spec: its cost in paise (version 1
+    held a rupee float)."""
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A rupee-float cost_per_kg becomes cost_per_kg_paise."""
+        state["spec"] = upcast_spec_v1(state["spec"])
+
+
 class MaterialRecord(Aggregate):
     """A material with its physical properties, cost and colours (see domain.catalog.Material).
 
@@ -85,8 +110,20 @@ class MaterialRecord(Aggregate):
     the same code again restores it.
     """
 
-    class Added(Aggregate.Created):
-        """A material was added to the catalog."""
+    class Added(_CostInPaise, Aggregate.Created):
+        """A material was added to the catalog (version 2: cost in paise, never a float)."""
+
+        spec: dict[str, Any]
+        actor: str
+
+    class Updated(_CostInPaise, Aggregate.Event):
+        """A material's properties were replaced (version 2: cost in paise, never a float)."""
+
+        spec: dict[str, Any]
+        actor: str
+
+    class Restored(_CostInPaise, Aggregate.Event):
+        """A deleted material's code was added again (version 2: cost in paise)."""
 
         spec: dict[str, Any]
         actor: str
@@ -115,7 +152,7 @@ class MaterialRecord(Aggregate):
         """Replace the material's properties (the code stays)."""
         self._updated(spec={**spec, "code": self.spec["code"]}, actor=actor)
 
-    @event("Updated")
+    @event(Updated)
     def _updated(self, spec: dict[str, Any], actor: str) -> None:
         self.spec = spec
 
@@ -163,7 +200,7 @@ class MaterialRecord(Aggregate):
             raise Conflict(f"material {self.code} already exists")
         self._restored(spec={**spec, "code": self.spec["code"]}, actor=actor)
 
-    @event("Restored")
+    @event(Restored)
     def _restored(self, spec: dict[str, Any], actor: str) -> None:
         self.spec = spec
         self.deleted = False

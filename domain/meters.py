@@ -8,6 +8,7 @@ exactly, however many clients race for the last unit.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -16,6 +17,13 @@ from domain.errors import Conflict, QuotaExceeded
 from domain.plans import Plan
 
 QUOTA_EXCEEDED = "API quota exceeded for this billing period."
+# Opening a meter and applying a plan to it are the metering system's own doing.
+METERING = "system:metering"
+
+
+def key_actor(key_id: str) -> str:
+    """The actor of a metered call: the API key that made it."""
+    return f"key:{key_id}"
 
 
 def billing_period(moment: datetime) -> str:
@@ -28,10 +36,67 @@ def meter_id_for(org_id: str, product: str, period: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"fabledger:meter:{org_id}:{product}:{period}")
 
 
-class Meter(Aggregate):
-    """Counts units used and overage reported for one product in one period."""
+class _WithActor:
+    """Version 2 of a meter event: it names its actor (version 1 had none)."""
 
-    @event("Opened")
+    class_version = 2
+
+    @staticmethod
+    def downcast_v2_v1(state: dict[str, Any]) -> None:
+        """Version 1, for consumers migrating off it (the relay's mirror): no actor."""
+        state.pop("actor", None)
+
+
+class Meter(Aggregate):
+    """Counts units used and overage reported for one product in one period.
+
+    Every event names its actor; version 1 of Opened, PlanApplied and UsageRecorded had
+    none and is upcast (the metering system, or the API key that made the call).
+    """
+
+    class Opened(_WithActor, Aggregate.Created):
+        """A meter was opened for its first call of a period (version 2: with its actor)."""
+
+        org_id: str
+        product: str
+        period: str
+        tier: str
+        included: int
+        hard_cap: bool
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Meters were only ever opened by the metering system."""
+            state["actor"] = METERING
+
+    class PlanApplied(_WithActor, Aggregate.Event):
+        """The organisation's plan changed the meter's terms (version 2: with its actor)."""
+
+        tier: str
+        included: int
+        hard_cap: bool
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """Plans were only ever applied by the metering system."""
+            state["actor"] = METERING
+
+    class UsageRecorded(_WithActor, Aggregate.Event):
+        """One metered call was counted (version 2: with its actor, the calling API key)."""
+
+        key_id: str
+        request_id: str
+        units: int
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """The call's API key is its actor."""
+            state["actor"] = key_actor(state["key_id"])
+
+    @event(Opened)
     def __init__(
         self,
         *,
@@ -42,6 +107,7 @@ class Meter(Aggregate):
         tier: str,
         included: int,
         hard_cap: bool,
+        actor: str,
     ) -> None:
         self.org_id = org_id
         self.product = product
@@ -67,6 +133,7 @@ class Meter(Aggregate):
             tier=plan.tier,
             included=plan.included_units(product),
             hard_cap=plan.hard_cap,
+            actor=METERING,
         )
 
     @property
@@ -88,7 +155,9 @@ class Meter(Aggregate):
         """Count one call, or refuse it when a hard cap is reached."""
         included = plan.included_units(self.product)
         if (plan.tier, included, plan.hard_cap) != (self.tier, self.included, self.hard_cap):
-            self._plan_applied(tier=plan.tier, included=included, hard_cap=plan.hard_cap)
+            self._plan_applied(
+                tier=plan.tier, included=included, hard_cap=plan.hard_cap, actor=METERING
+            )
         if self.hard_cap and self.used >= self.included:
             raise QuotaExceeded(QUOTA_EXCEEDED, tier=self.tier, included=self.included)
         self._usage_recorded(key_id=key_id, request_id=request_id, units=1)
@@ -111,14 +180,20 @@ class Meter(Aggregate):
             raise Conflict(f"no pending report {identifier}")
         self._overage_reported(identifier=identifier, units=self.pending_units, actor=actor)
 
-    @event("PlanApplied")
-    def _plan_applied(self, tier: str, included: int, hard_cap: bool) -> None:
+    @event(PlanApplied)
+    def _plan_applied(self, tier: str, included: int, hard_cap: bool, actor: str) -> None:
         self.tier = tier
         self.included = included
         self.hard_cap = hard_cap
 
-    @event("UsageRecorded")
     def _usage_recorded(self, key_id: str, request_id: str, units: int) -> None:
+        """Count units of a call made with this key (the key is the event's actor)."""
+        self._usage_counted(
+            key_id=key_id, request_id=request_id, units=units, actor=key_actor(key_id)
+        )
+
+    @event(UsageRecorded)
+    def _usage_counted(self, key_id: str, request_id: str, units: int, actor: str) -> None:
         self.used += units
 
     @event("ReportPrepared")

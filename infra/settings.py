@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = ""  # host:port[,host:port]; empty: no Kafka (no relay, no consumers)
     kafka_partitions: int = 6  # partitions of each topic the relay creates
     kafka_topic_prefix: str = "fabledger."  # topics <prefix><app>, groups <prefix>projection.<view>
+    # During a breaking change of an event type: these applications' logs are also published
+    # to <topic>.previous with the changed types one version back (comma-separated names).
+    kafka_mirror_previous: str = ""
     projections_source: str = "db"  # db (the event log) or kafka: what feeds the read models
     ready_max_lag: int = 10_000  # events a view may lag behind its log before /api/ready is 503
     rate_limits_enabled: bool = True  # the seed's per-IP limits (429); the tests turn them off

@@ -12,7 +12,7 @@ import structlog
 from application.base import FabApplication
 from infra.bootstrap import Container
 from infra.kafka.config import close_producer, ensure_topic, new_producer, topic_for
-from infra.kafka.relay import Abandoned, PositionMoved, Relay
+from infra.kafka.relay import MIRROR_SUFFIX, Abandoned, PositionMoved, Relay
 from infra.settings import Settings
 from workers.kafka_setup import run_kafka_worker
 from workers.runtime import Pace, run_steps
@@ -66,11 +66,20 @@ class RelayStep:
         settings = self.container.settings
         topic = topic_for(self.app.name, settings.kafka_topic_prefix)
         ensure_topic(settings.kafka_bootstrap, topic, settings.kafka_partitions)
+        mirrored = {name.strip() for name in settings.kafka_mirror_previous.split(",")}
+        mirror = f"{topic}{MIRROR_SUFFIX}" if self.app.name in mirrored else None
+        if mirror is not None:
+            ensure_topic(settings.kafka_bootstrap, mirror, settings.kafka_partitions)
         self.producer = new_producer(
             settings.kafka_bootstrap, client_id=f"fabledger-relay-{self.app.name}"
         )
         relay = Relay(
-            self.app, self.container.views, self.producer, topic, batch_size=self.batch_size
+            self.app,
+            self.container.views,
+            self.producer,
+            topic,
+            batch_size=self.batch_size,
+            mirror=mirror,
         )
         log.info("relay_started", application=self.app.name, topic=topic, at=relay.position())
         return relay

@@ -112,17 +112,32 @@ def shown(key: str, value: Any) -> Any:
     return value if spec is None else spec.shown(value)
 
 
+SHOP_ACTOR = "system:shop"  # who opens the settings stream (before anyone changed a key)
+
+
 class ShopSettings(Aggregate):
     """The shop's settings; only values that differ from the defaults are stored."""
 
-    @event("Created")
-    def __init__(self, *, id: UUID) -> None:  # always SHOP_SETTINGS_ID
+    class Created(Aggregate.Created):
+        """The settings stream was opened (version 2: with its actor)."""
+
+        class_version = 2
+
+        actor: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            """The stream was always opened by the shop itself, with its first change."""
+            state["actor"] = SHOP_ACTOR
+
+    @event(Created)
+    def __init__(self, *, id: UUID, actor: str) -> None:  # id: always SHOP_SETTINGS_ID
         self.values: dict[str, Any] = {}
 
     @classmethod
     def create(cls) -> ShopSettings:
-        """The settings stream, created by its first change."""
-        return cls(id=SHOP_SETTINGS_ID)
+        """The settings stream, opened with its first change."""
+        return cls(id=SHOP_SETTINGS_ID, actor=SHOP_ACTOR)
 
     def value(self, key: str) -> Any:
         """The current value of a key (its default until someone sets it)."""

@@ -1,12 +1,14 @@
 """Kafka-fed projections: a poll batch and its offsets commit in one view transaction.
 
 Exactly-once effects: `consumer_offsets` holds, per (group, topic, partition), the next
-offset to read, the newest watermark applied and the last event position applied. A
+offset to read, the newest watermark applied and the last EVENT position applied. A
 record below the stored offset was applied already (a redelivery) and is skipped. The
 relay may send a batch twice after a failure, so an event is applied only when its
-`previous-position` is the partition's last applied position: a copy sent again is
+`previous-position` is the partition's last applied event position: a copy sent again is
 behind it (dropped), and one whose predecessor was lost is ahead of it (dropped too,
-since the relay sends the predecessor again, followed by it).
+since the relay sends the predecessor again, followed by it). Watermarks are no links of
+that chain: one is taken (its up-to position kept) only once the partition's last event
+before it has been applied; records of a kind unknown here are passed over.
 """
 
 from __future__ import annotations
@@ -188,6 +190,8 @@ def _fold_partition(
             continue  # redelivered: applied with an earlier batch
         state.next_offset = message.offset + 1
         delivered = decode(message.value, message.headers)
+        if delivered is None:
+            continue  # a kind of record this release does not know: not ours to fold
         if delivered.event is None:
             if delivered.previous <= state.applied:  # all of this partition up to it is in
                 state.watermark = max(state.watermark, delivered.position)

@@ -4,6 +4,11 @@ At least once, never skipping: a batch is sent and flushed, and only when the br
 acknowledged every record of it is the new position recorded (compare-and-set, so two
 relays never move it twice). A failed batch is sent again in full; the consumers drop
 what they already applied (see infra/kafka/consumer.py and the `previous-position` chain).
+
+The chain links the EVENT records of a partition only: each event names the position of
+the previous event put on its partition (0 for the first). `partition_heads` keeps the
+last event position per partition, so a batch sent again carries the same links.
+Watermarks stand outside the chain; each names its partition's last event instead.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from infra.kafka.codec import Message, encode_event, encode_watermark
 from infra.kafka.config import partition_for
 from projections.base import Cursor, ViewDatabase
 
+MIRROR_SUFFIX = ".previous"  # the migration mirror of a topic (Relay's `mirror`)
 RELAY_DDL = (
     "CREATE TABLE IF NOT EXISTS relay_positions ("
     " application TEXT PRIMARY KEY, position BIGINT NOT NULL, partition_heads TEXT NOT NULL)"
@@ -74,16 +80,24 @@ class Relay:
         *,
         batch_size: int = 1000,
         ack_timeout: float = 30.0,
+        mirror: str | None = None,
     ) -> None:
         self.app = app
         self.views = views
         self.producer = producer
         self.topic = topic
+        # During a breaking change: the whole log again, changed types one version back, so
+        # consumers of the old version read a complete stream while they migrate.
+        self.mirror = mirror
         self.batch_size = batch_size
         self.ack_timeout = ack_timeout
         self.partitions = len(producer.partitions_for(topic) or ())
         if not self.partitions:
             raise PublishFailed(f"topic {topic} has no partitions (not created?)")
+        if mirror is not None and len(producer.partitions_for(mirror) or ()) != self.partitions:
+            raise PublishFailed(
+                f"topic {mirror} must have the {self.partitions} partitions of {topic}"
+            )
         with views.schema_change() as cur:
             cur.execute(RELAY_DDL)
 
@@ -106,11 +120,21 @@ class Relay:
         )
         if not notifications:
             return 0
-        messages = encode_batch(self.name, self.app.mapper.transcoder, notifications, heads)
+        transcoder = self.app.mapper.transcoder
+        batches = []
+        if self.mirror is not None:  # the same links: both topics' partitions hold alike
+            batches.append(
+                (
+                    self.mirror,
+                    encode_batch(self.name, transcoder, notifications, list(heads), back=True),
+                )
+            )
+        batches.append((self.topic, encode_batch(self.name, transcoder, notifications, heads)))
         futures = [
             self.producer.send(
-                self.topic, value=m.value, key=m.key, headers=m.headers, partition=m.partition
+                topic, value=m.value, key=m.key, headers=m.headers, partition=m.partition
             )
+            for topic, messages in batches
             for m in messages
         ]
         self._await(futures, stop)
@@ -138,15 +162,31 @@ class Relay:
 
 
 def encode_batch(
-    application: str, transcoder: Transcoder, notifications: Sequence[Any], heads: list[int]
+    application: str,
+    transcoder: Transcoder,
+    notifications: Sequence[Any],
+    heads: list[int],
+    *,
+    back: bool = False,
 ) -> list[Message]:
-    """A batch's events, then one watermark per partition; advances `heads` (one a partition)."""
+    """A batch's events, then one watermark per partition; advances `heads` (one a partition).
+
+    `heads[p]` is the last EVENT position put on partition p: the next event's
+    `previous-position` and the watermark's `last-event-position` (a watermark moves no head).
+    """
     partitions = len(heads)
     messages = []
     for n in notifications:
         partition = partition_for(str(n.originator_id).encode(), partitions)
         messages.append(
-            encode_event(application, n, transcoder, partition=partition, previous=heads[partition])
+            encode_event(
+                application,
+                n,
+                transcoder,
+                partition=partition,
+                previous=heads[partition],
+                back=back,
+            )
         )
         heads[partition] = n.id
     last = notifications[-1].id

@@ -182,7 +182,7 @@ def assert_every_event_in_kafka(deployment: Deployment, head: int) -> int:
     # record that was truly lost never shows, and the deadline fails the test).
     deadline = time.monotonic() + 30
     while True:
-        records = read_topic(deployment.broker.bootstrap, deployment.topic)
+        records = read_topic(deployment.broker.bootstrap, deployment.topic, until=head)
         events = [r for r in records if header(r.headers, "event-type") != "Watermark"]
         positions = [int(header(r.headers, "notification-position") or 0) for r in events]
         if set(positions) == stored or time.monotonic() > deadline:

@@ -30,6 +30,7 @@ def test_every_order_event_round_trips_to_what_the_log_runner_folds() -> None:
     for n in notifications:
         message = encode_event("ordering", n, app.mapper.transcoder, partition=3, previous=7)
         delivered = decode(message.value, message.headers)
+        assert delivered is not None
         assert delivered.event == event_record(app, n)
         assert (delivered.position, delivered.previous) == (n.id, 7)
 
@@ -56,6 +57,8 @@ def test_the_value_and_headers_are_the_documented_format() -> None:
     message = encode_event("ordering", n, app.mapper.transcoder, partition=1, previous=0)
     document = json.loads(message.value)
     assert set(document) == {
+        "kind",
+        "version",
         "application",
         "position",
         "originator_id",
@@ -82,9 +85,14 @@ def test_the_value_and_headers_are_the_documented_format() -> None:
 def test_a_watermark_names_its_position_and_has_no_key() -> None:
     message = encode_watermark("ordering", 42, partition=2, previous=40)
     assert message.key is None
-    assert json.loads(message.value) == {"application": "ordering", "position": 42}
+    assert json.loads(message.value) == {
+        "kind": "watermark",
+        "application": "ordering",
+        "up_to_position": 42,
+    }
     assert header(message.headers, "event-type") == "Watermark"
     delivered = decode(message.value, message.headers)
+    assert delivered is not None
     assert (delivered.position, delivered.previous, delivered.event) == (42, 40, None)
 
 

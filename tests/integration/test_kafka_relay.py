@@ -9,6 +9,7 @@ the last batch the broker acknowledged.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -19,10 +20,12 @@ from uuid import uuid4
 import pytest
 from kafka.errors import KafkaError, KafkaTimeoutError
 
+from application.developer import DeveloperApp
 from application.ordering import OrderingApp
+from domain.plans import QUICK_INFO
 from infra.kafka.codec import header
 from infra.kafka.config import close_producer, ensure_topic, new_producer, topic_for
-from infra.kafka.relay import Abandoned, PublishFailed, Relay
+from infra.kafka.relay import MIRROR_SUFFIX, Abandoned, PublishFailed, Relay
 from infra.views_db import SQLiteViewDatabase
 from tests.support.kafka import TansuBroker, read_topic
 from tests.support.order_stream import write_orders
@@ -77,7 +80,7 @@ def test_every_order_event_is_published_once_in_per_order_order(
     relay = Relay(app, views, producer, topic, batch_size=700)
     assert relay_all(relay) == head
     assert relay.position() == head
-    events, marks = events_and_watermarks(read_topic(kafka_broker.bootstrap, topic))
+    events, marks = events_and_watermarks(read_topic(kafka_broker.bootstrap, topic, until=head))
 
     assert sorted(int(header(r.headers, "notification-position") or 0) for r in events) == list(
         range(1, head + 1)
@@ -99,7 +102,9 @@ def test_every_order_event_is_published_once_in_per_order_order(
     assert len({r.partition for r in events}) == PARTITIONS  # keys spread over all of them
     last_marks = {r.partition: r for r in marks}
     assert sorted(last_marks) == list(range(PARTITIONS))
-    assert all(header(r.headers, "notification-position") == str(head) for r in last_marks.values())
+    assert all(header(r.headers, "up-to-position") == str(head) for r in last_marks.values())
+    assert all(header(r.headers, "record-kind") == "watermark" for r in marks)
+    assert all(header(r.headers, "record-kind") == "event" for r in events)
     producer.close()
 
 
@@ -158,7 +163,7 @@ def test_a_relay_killed_mid_batch_records_nothing_and_its_successor_skips_nothin
     assert dying.position() == 500  # the half-sent batch was not recorded
 
     assert relay_all(healthy) == head - 500
-    events, _ = events_and_watermarks(read_topic(kafka_broker.bootstrap, topic))
+    events, _ = events_and_watermarks(read_topic(kafka_broker.bootstrap, topic, until=head))
     positions = {int(header(r.headers, "notification-position") or 0) for r in events}
     assert positions == set(range(1, head + 1))  # some twice (at least once), none missing
 
@@ -205,3 +210,56 @@ def test_an_existing_topic_keeps_its_partitions_and_a_changed_count_stops_the_re
     with pytest.raises(PublishFailed, match="4 partitions but 3"):
         Relay(app, views, producer, other).publish()
     producer.close()
+
+
+def test_during_a_migration_the_mirror_carries_the_whole_log_with_changed_types_one_version_back(
+    kafka_broker: TansuBroker, tmp_path: Path, views: SQLiteViewDatabase
+) -> None:
+    developer = DeveloperApp(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "d.db")}
+    )
+    try:
+        org = developer.create_org(name="Acme", owner_id="u1")
+        for n in range(3):
+            developer.record_usage(
+                org_id=str(org.id), product=QUICK_INFO, key_id="k1", request_id=f"r{n}"
+            )
+        head = developer.recorder.max_notification_id() or 0
+        topic = f"test.{uuid4().hex[:10]}.developer"
+        mirror = f"{topic}{MIRROR_SUFFIX}"
+        for name in (topic, mirror):
+            ensure_topic(kafka_broker.bootstrap, name, PARTITIONS)
+        producer = new_producer(kafka_broker.bootstrap)
+        try:
+            assert relay_all(Relay(developer, views, producer, topic, mirror=mirror)) == head
+        finally:
+            close_producer(producer)
+        main, _ = events_and_watermarks(read_topic(kafka_broker.bootstrap, topic, until=head))
+        back, _ = events_and_watermarks(read_topic(kafka_broker.bootstrap, mirror, until=head))
+    finally:
+        developer.close()
+
+    def by_position(records: list[Any]) -> dict[int, tuple[dict[str, Any], dict[str, str]]]:
+        return {
+            int(header(r.headers, "notification-position") or 0): (
+                json.loads(r.value),
+                {k: v.decode() for k, v in r.headers},
+            )
+            for r in records
+        }
+
+    now, before = by_position(main), by_position(back)
+    assert sorted(now) == sorted(before) == list(range(1, head + 1))  # every event, both
+    for position, (value, headers) in now.items():
+        old, old_headers = before[position]
+        assert old_headers["previous-position"] == headers["previous-position"]  # same chain
+        if value["topic"] == "domain.meters:Meter.UsageRecorded":
+            assert (value["version"], value["data"]["actor"]) == (2, "key:k1")
+            assert (old["version"], old_headers["event-version"]) == (1, "1")
+            assert old["data"] == {
+                "key_id": "k1",
+                "request_id": old["data"]["request_id"],
+                "units": 1,
+            }
+        elif value["topic"] == "domain.organizations:Organization.Created":
+            assert old == value  # a type that did not change is published alike

@@ -26,6 +26,15 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
+from infra.kafka.codec import (
+    EVENT_TYPE_HEADER,
+    POSITION_HEADER,
+    RECORD_KIND_HEADER,
+    UP_TO_POSITION_HEADER,
+    WATERMARK,
+    WATERMARK_KIND,
+    header,
+)
 from tests.support.postgres import free_port
 
 TANSU_BIN_ENV = "FABLEDGER_TANSU_BIN"
@@ -155,8 +164,22 @@ class TansuBroker:
 FAST_GROUP = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 500}
 
 
-def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[ConsumerRecord]:
-    """Every record of the topic, partition by partition in offset order (no group)."""
+def read_topic(
+    bootstrap: str,
+    topic: str,
+    timeout: float = 30.0,
+    *,
+    until: int | None = None,
+    quiet: float = 1.0,
+) -> list[ConsumerRecord]:
+    """Every record of the topic, partition by partition in offset order (no group).
+
+    The broker's reported end offsets are never trusted alone (tansu reports some
+    partitions' one short, so the last record could be missed): with `until` (a
+    notification position), read until every partition holds a watermark at or past it
+    (each partition's events precede its watermarks); without, read past the reported ends
+    until no record has come for `quiet` seconds.
+    """
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
     )
@@ -166,19 +189,33 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Consum
         consumer.seek_to_beginning(*partitions)
         ends = consumer.end_offsets(partitions)
         records: dict[int, list[ConsumerRecord]] = {tp.partition: [] for tp in partitions}
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            assert time.monotonic() < deadline, "topic not read to its end in time"
-            for tp, batch in consumer.poll(timeout_ms=500).items():
-                records[tp.partition] += batch
-        # tansu can report a partition's end offset one short: read on past the reported
-        # ends until two polls in a row bring nothing, so the last record is never missed.
-        quiet = 0
-        while quiet < 2 and time.monotonic() < deadline:
-            polled = consumer.poll(timeout_ms=500)
-            quiet = 0 if polled else quiet + 1
+        marked = {tp.partition: 0 for tp in partitions}  # newest watermark read per partition
+        last_record = time.monotonic()
+        deadline = last_record + timeout
+        while True:
+            now = time.monotonic()
+            if until is not None and all(m >= until for m in marked.values()):
+                break
+            past_ends = all(consumer.position(tp) >= ends[tp] for tp in partitions)
+            if until is None and past_ends and now - last_record >= quiet:
+                break
+            assert now < deadline, f"{topic} not read to its end in time (watermarks {marked})"
+            polled = consumer.poll(timeout_ms=200)
+            if polled:
+                last_record = time.monotonic()
             for tp, batch in polled.items():
                 records[tp.partition] += batch
+                for record in batch:
+                    marked[tp.partition] = max(marked[tp.partition], up_to(record))
         return [r for p in sorted(records) for r in records[p]]
     finally:
         consumer.close(autocommit=False)
+
+
+def up_to(record: ConsumerRecord) -> int:
+    """The position a watermark record covers (0 for an event)."""
+    if header(record.headers, RECORD_KIND_HEADER) == WATERMARK_KIND:
+        return int(header(record.headers, UP_TO_POSITION_HEADER) or 0)
+    if header(record.headers, EVENT_TYPE_HEADER) == WATERMARK:  # written before record-kind
+        return int(header(record.headers, POSITION_HEADER) or 0)
+    return 0
