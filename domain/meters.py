@@ -42,6 +42,11 @@ class _WithActor:
     class_version = 2
 
     @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Meters were only ever opened, and plans applied, by the metering system."""
+        state["actor"] = METERING
+
+    @staticmethod
     def downcast_v2_v1(state: dict[str, Any]) -> None:
         """Version 1, for consumers migrating off it (the relay's mirror): no actor."""
         state.pop("actor", None)
@@ -65,11 +70,6 @@ class Meter(Aggregate):
         hard_cap: bool
         actor: str
 
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            """Meters were only ever opened by the metering system."""
-            state["actor"] = METERING
-
     class PlanApplied(_WithActor, Aggregate.Event):
         """The organisation's plan changed the meter's terms (version 2: with its actor)."""
 
@@ -77,11 +77,6 @@ class Meter(Aggregate):
         included: int
         hard_cap: bool
         actor: str
-
-        @staticmethod
-        def upcast_v1_v2(state: dict[str, Any]) -> None:
-            """Plans were only ever applied by the metering system."""
-            state["actor"] = METERING
 
     class UsageRecorded(_WithActor, Aggregate.Event):
         """One metered call was counted (version 2: with its actor, the calling API key)."""
