@@ -74,6 +74,10 @@ class Projection(ABC):
     """A read model: owns its tables and folds a batch of events into them."""
 
     name: str = ""
+    # Folding a batch allocates many objects that stay alive until it is written: the
+    # runner pauses the (process-wide) cyclic collector meanwhile. Followers that issue
+    # commands (flows) wait on I/O instead and must not hold it off for the whole process.
+    pauses_gc: bool = True
 
     @abstractmethod
     def create(self, cur: Cursor) -> None:

@@ -25,6 +25,8 @@ _REFUNDING = ("RefundDue", "Confirmed", "Received")
 class Flow(Projection):
     """A follower with no tables of its own: only its position is kept."""
 
+    pauses_gc = False  # its batches issue commands (I/O), they build no large fold
+
     def create(self, cur: Cursor) -> None:
         """Nothing to create: the runner keeps the position."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Protocol, runtime_checkable
 
 from eventsourcing.application import Application
@@ -125,7 +125,7 @@ class ProjectionRunner:
         position = self.position()
         limit = self.batch_size
         while True:
-            with gc_paused():
+            with gc_paused() if self.projection.pauses_gc else nullcontext():
                 notifications = self.app.recorder.select_notifications(
                     start=position, limit=limit, inclusive_of_start=False
                 )

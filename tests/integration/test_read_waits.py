@@ -43,6 +43,9 @@ from tests.support.served import free_port
 
 FAR = 10**12  # a position no write has produced
 AT_ONCE = 1.0  # seconds: "refused at once" (the configured wait is 5 s)
+# A refusal that did not wait at all, on a loaded machine: the full suite on 2 cores saw a
+# 2.6 s stall of the test process (not of the wait: a wait would be the whole 5 s and a 503).
+BEFORE_THE_WAIT = 4.0
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -66,7 +69,7 @@ def test_a_stranger_asking_to_wait_is_refused_401_at_once(client: TestClient, pa
     for options in ({"headers": after(FAR)}, {"params": {"min_position": FAR}}):
         response, seconds = _timed(lambda options=options: client.get(path, **options))
         error_of(response, 401)
-        assert seconds < AT_ONCE, seconds
+        assert seconds < BEFORE_THE_WAIT, seconds
 
 
 def test_a_developer_without_a_key_asking_to_wait_is_refused_401_at_once(
