@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from application.catalog import CatalogApp
-from application.quoting import Quoter, QuoteRequest
-from application.slicing import SliceRequest, SlicingApp, figures_of
+from application.quoting import FirmFigures, Quoter, QuoteRequest
+from application.slicing import SliceRequest, SlicingApp
 from domain.pricing import PriceBreakdown
 from domain.slice_jobs import FAILED, SLICED, SliceJob
+from domain.slicing import SliceResult
 
 
 @dataclass(frozen=True)
@@ -58,4 +59,7 @@ class FirmQuotes:
     def price(self, request: QuoteRequest, job_id: UUID) -> FirmQuote:
         """The quote with the job as it stands: firm figures when sliced, else the estimate."""
         job = self.slicing.job(job_id)
-        return FirmQuote(self.quoter.quote(request, firm=figures_of(job)), job)
+        firm = None
+        if job.status == SLICED and job.result is not None:
+            firm = FirmFigures(job.printer, SliceResult.from_dict(job.result), str(job.id))
+        return FirmQuote(self.quoter.quote(request, firm=firm), job)

@@ -101,7 +101,9 @@ class SlicingApp(FabApplication):
         """The figures of this model sliced with this printer, material and infill, if done."""
         profile = SliceProfile.for_job(printer, material, settings, infill_pct)
         job = self.find(slice_job_id(model_sha256, profile.fingerprint()), SliceJob)
-        return None if job is None else figures_of(job)
+        if job is None or job.status != SLICED or job.result is None:
+            return None
+        return FirmFigures(job.printer, SliceResult.from_dict(job.result), str(job.id))
 
     def job(self, job_id: UUID) -> SliceJob:
         """The job with this id; NotFound if none."""
@@ -140,13 +142,6 @@ class SlicingApp(FabApplication):
         except Conflict:  # our lease ran out and another worker took over: its answer stands
             return self.find(job_id, SliceJob)
         return job
-
-
-def figures_of(job: SliceJob) -> FirmFigures | None:
-    """A sliced job's figures as the cost engine takes them; None before (or without) them."""
-    if job.status != SLICED or job.result is None:
-        return None
-    return FirmFigures(job.printer, SliceResult.from_dict(job.result), str(job.id))
 
 
 def worker_name() -> str:
