@@ -281,7 +281,6 @@ def _pickup_quote(line: _Line) -> QuoteRequest:
         fulfillment="pickup",
         shipping_zip=None,
         unit_price_paise=line.item.price_paise if line.item else None,
-        model_sha256=line.stored.sha256,
     )
 
 

@@ -147,7 +147,6 @@ class Checkout:
                 shipping_zip=(request.shipping_address or {}).get("zip"),
                 shipping_method=request.shipping_method,
                 unit_price_paise=item.price_paise if item else None,
-                model_sha256=stored.sha256,
             )
         )
         tracking_number = new_tracking_number()

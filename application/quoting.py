@@ -41,7 +41,6 @@ class QuoteRequest:
     shipping_zip: str | None
     shipping_method: str | None = None  # a partner's id or slug; None: Speed Post
     unit_price_paise: int | None = None  # a catalog model's fixed price per copy before GST
-    model_sha256: str | None = None  # the model file: a finished slice of it prices it firm
 
 
 @dataclass(frozen=True)
@@ -72,10 +71,6 @@ class FirmFigures:
         }
 
 
-# (model file's SHA-256, printer, material, settings, infill) -> the slice's figures, if done
-Sliced = Callable[[str, PrinterProfile, Material, CostSettings, float], "FirmFigures | None"]
-
-
 class Estimators:
     """The instant estimator in force: the shop setting, parsed once per stored value."""
 
@@ -101,13 +96,11 @@ class Quoter:
         shipping: ShippingApp | None = None,
         fleet: FleetApp | None = None,
         estimators: Callable[[], EstimatorModel] = EstimatorModel.shell,
-        sliced: Sliced | None = None,
     ) -> None:
         self.catalog = catalog
         self.fleet = fleet  # None: the settings' one printer at the shop's PIN (benchmarks)
         self.shipping = shipping  # None: pickup only (benchmarks of the cost engine)
         self.estimators = estimators  # the instant estimate in force (fitted from slices)
-        self.sliced = sliced  # a finished slice of the request's model file, if any
         self._chosen_from: tuple[list[tuple[PrinterProfile, str]], FleetChoice] | None = None
 
     def quote(
@@ -131,11 +124,6 @@ class Quoter:
             printer, origin = self.printer_for(
                 request.geometry, material, settings, request.infill_pct
             )
-            if firm is None and request.model_sha256 and self.sliced is not None:
-                # A firm quote's slice prices the checkout too: what was quoted is charged.
-                firm = self.sliced(
-                    request.model_sha256, printer, material, settings, request.infill_pct
-                )
             return self._price(request, material, printer, settings, origin, firm)
         except ArithmeticError as error:  # numbers no real part has
             raise _out_of_range() from error

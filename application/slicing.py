@@ -20,12 +20,11 @@ from application.base import FabApplication
 from application.catalog import CatalogApp
 from application.fleet import FleetApp
 from application.ordering import OrderingApp
-from application.quoting import FirmFigures
 from domain.catalog import CostSettings, Material, PrinterProfile
 from domain.errors import Conflict, NotFound
 from domain.orders import CANCELLED, Order
 from domain.pricing import PartGeometry
-from domain.slice_jobs import SLICED, SLICER_ACTOR, SLICING, SliceJob, slice_job_id
+from domain.slice_jobs import SLICER_ACTOR, SLICING, SliceJob, slice_job_id
 from domain.slicing import SliceProfile, SliceResult, SlicingFailed
 
 
@@ -89,21 +88,6 @@ class SlicingApp(FabApplication):
         except Conflict:  # requested at the same moment by another caller: the same job
             return self.job(job_id)
         return job
-
-    def figures_for(
-        self,
-        model_sha256: str,
-        printer: PrinterProfile,
-        material: Material,
-        settings: CostSettings,
-        infill_pct: float,
-    ) -> FirmFigures | None:
-        """The figures of this model sliced with this printer, material and infill, if done."""
-        profile = SliceProfile.for_job(printer, material, settings, infill_pct)
-        job = self.find(slice_job_id(model_sha256, profile.fingerprint()), SliceJob)
-        if job is None or job.status != SLICED or job.result is None:
-            return None
-        return FirmFigures(job.printer, SliceResult.from_dict(job.result), str(job.id))
 
     def job(self, job_id: UUID) -> SliceJob:
         """The job with this id; NotFound if none."""

@@ -261,17 +261,15 @@ def _build(settings: Settings, undo: ExitStack) -> Container:
     secret_box = FernetSecretBox(settings.resolved_secrets_keys())  # TOTP and SMTP secrets
     shop = ShopApp(env=settings.event_store_env("shop"), secret_box=secret_box)
     undo.callback(shop.close)
-    views = view_database(settings)
-    undo.callback(getattr(views, "close", lambda: None))
-    slicing = build_slicing(settings, ordering, catalog, fleet, model_files, views)
-    undo.callback(slicing.app.close)
-    quoter = Quoter(catalog, shipping, fleet, Estimators(shop), slicing.app.figures_for)
+    quoter = Quoter(catalog, shipping, fleet, Estimators(shop))
     mail_delivery = MailDelivery(shop, secret_box, SettingsMailDrivers(settings))
     catalog_models = CatalogModels(
         catalog, shop, meshes, quoter, model_files, FileCatalogFiles(settings.data_dir, model_files)
     )
     coupons = Coupons(ordering)
     checkout = Checkout(ordering, quoter, meshes, model_files, catalog_models, coupons, shop)
+    views = view_database(settings)
+    undo.callback(getattr(views, "close", lambda: None))
     projections = {
         p.name: ProjectionRunner(ordering, p, views)
         for p in (OrdersProjection(), StatsProjection(), PrinterLoadProjection())
@@ -302,6 +300,8 @@ def _build(settings: Settings, undo: ExitStack) -> Container:
     support = SupportApp(env=settings.event_store_env("support"))
     undo.callback(support.close)
     projections["inquiries"] = ProjectionRunner(support, InquiriesProjection(), views)
+    slicing = build_slicing(settings, ordering, catalog, fleet, model_files, views)
+    undo.callback(slicing.app.close)
     projections["slice_jobs"] = ProjectionRunner(slicing.app, SliceJobsProjection(), views)
     flows = {
         "payment_flow": ProjectionRunner(payments_app, PaymentFlow(settlement), views),

@@ -83,19 +83,6 @@ def test_a_firm_quote_is_priced_from_the_slicers_figures(
     assert again.status_code == 200 and again.json()["quote"]["firm"] is True
 
 
-def test_checkout_charges_what_the_firm_quote_said(client: TestClient, customer: Account) -> None:
-    session = _session(client, customer, parts.stl_bytes(parts.cube(17.0).mesh))
-    firm = _firm(client, customer, session_id=session, infill=30, quantity=2, wait_seconds=30)
-    assert firm.status_code == 200 and firm.json()["quote"]["firm"] is True, firm.text
-    order = place_order(client, customer, model=None, session_id=session, infill=30, quantity=2)
-    assert order["price"]["firm"] is True
-    assert order["price"]["estimate"]["job_id"] == firm.json()["firm"]["job_id"]
-    assert order["price"]["total"] == firm.json()["quote"]["total"]
-    # Another infill was never sliced: that checkout is priced by the instant estimate.
-    other = place_order(client, customer, model=None, session_id=session, infill=60)
-    assert other["price"]["firm"] is False
-
-
 def test_without_waiting_the_answer_is_202_with_the_estimate_and_a_link(
     client: TestClient, customer: Account
 ) -> None:
