@@ -28,6 +28,21 @@ GROUP_COMMIT_WAIT_MS = "GROUP_COMMIT_WAIT_MS"
 GROUP_COMMIT_MAX = "GROUP_COMMIT_MAX"
 
 
+def _collected(
+    objs: tuple[MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None, ...],
+) -> ProcessingEvent[UUID]:
+    """ProcessingEvent.collect_events, without its isinstance checks against runtime
+    protocols for our aggregates (two per aggregate, ~20 us each: slower than the write)."""
+    processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+    for obj in objs:
+        if isinstance(obj, Aggregate):
+            processing_event.events.extend(obj.collect_events())
+            processing_event.aggregates[obj.id] = obj
+        elif obj is not None:
+            processing_event.collect_events(obj)
+    return processing_event
+
+
 class FabApplication(Application[UUID]):
     """An eventsourcing Application whose commands report the position they wrote."""
 
@@ -65,8 +80,7 @@ class FabApplication(Application[UUID]):
         # listeners and cache updates follow for this call's events once they are durable.
         if self.committer is None or kwargs:  # kwargs: tracking of a process application
             return super().save(*objs, **kwargs)
-        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
-        processing_event.collect_events(*objs)
+        processing_event = _collected(objs)
         if not processing_event.events:
             return super().save()
         recordings = self._record_grouped(processing_event)

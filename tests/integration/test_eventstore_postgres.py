@@ -1,0 +1,117 @@
+"""The PostgreSQL recorder: one statement per save, checked connections, no NOTIFY."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import psycopg
+import pytest
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from application.base import FabApplication
+from infra.eventstore import FastFailingPostgresRecorder
+from infra.settings import Settings
+from tests.support.postgres import PostgresDatabase
+
+
+class Note(Aggregate):
+    """A one-event stream."""
+
+    @event("Written")
+    def __init__(self, actor: str) -> None:
+        self.actor = actor
+
+
+class NoteApp(FabApplication):
+    """Notes on their own table."""
+
+
+@pytest.fixture
+def app(postgres_db: PostgresDatabase, tmp_path: Path) -> Iterator[NoteApp]:
+    """The app as production configures it on PostgreSQL (pre-ping on, group commit on)."""
+    settings = Settings(data_dir=tmp_path, database_url=postgres_db.dsn)
+    built = NoteApp(env=settings.event_store_env("notes"))
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def _recorder(app: NoteApp) -> FastFailingPostgresRecorder:
+    recorder = app.recorder
+    assert isinstance(recorder, FastFailingPostgresRecorder)
+    return recorder
+
+
+def _stored(version: int = 1, originator: object = None) -> StoredEvent:
+    return StoredEvent(
+        originator_id=originator or uuid4(),
+        originator_version=version,
+        topic="tests:Note.Written",
+        state=b'{"actor":"user:1","bytes":"\\u0000\\\\x00{}"}',
+    )
+
+
+def test_one_event_and_a_batch_get_ordered_ids_and_read_back_byte_for_byte(app: NoteApp) -> None:
+    """The single-event and the batch overloads insert what they were given, in order."""
+    recorder = _recorder(app)
+    alone = _stored()
+    batch = [_stored() for _ in range(3)]
+    first = recorder.insert_events([alone])
+    rest = recorder.insert_events(batch)
+    assert first is not None and rest is not None
+    assert len(first) == 1 and list(rest) == [first[0] + 1, first[0] + 2, first[0] + 3]
+    for stored in [alone, *batch]:
+        (read,) = recorder.select_events(stored.originator_id)
+        assert (read.topic, read.state, read.originator_version) == (
+            stored.topic,
+            stored.state,
+            1,
+        )
+
+
+def test_a_version_taken_twice_is_refused_whole(app: NoteApp) -> None:
+    """A conflicting event fails its statement: nothing of the batch is written."""
+    recorder = _recorder(app)
+    taken = _stored()
+    recorder.insert_events([taken])
+    fresh = _stored()
+    with pytest.raises(IntegrityError):
+        recorder.insert_events([fresh, _stored(1, taken.originator_id)])
+    with pytest.raises(IntegrityError):
+        recorder.insert_events([_stored(1, taken.originator_id)])
+    assert recorder.select_events(fresh.originator_id) == []
+    assert recorder.max_notification_id() == 1
+
+
+def test_a_connection_the_server_ended_is_replaced_before_a_write(
+    app: NoteApp, postgres_db: PostgresDatabase
+) -> None:
+    """The pool's check skips the ping on a quiet connection but sees one the server has
+    terminated (restart, pg_terminate_backend): the save goes through on a new one."""
+    app.save_new(Note(actor="user:1"))  # the pool holds an open, used connection
+    with psycopg.connect(postgres_db.dsn, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"  # waits till gone
+        ).fetchone()
+    assert ended is not None and ended[0] >= 1
+    for _ in range(3):
+        app.save_new(Note(actor="user:1"))
+    assert _recorder(app).max_notification_id() == 4
+
+
+def test_saves_send_no_notify_and_subscribing_is_refused(
+    app: NoteApp, postgres_db: PostgresDatabase
+) -> None:
+    """Nothing LISTENs; a listener would hear nothing, so subscribe says so at once."""
+    channel = _recorder(app).channel_name
+    with psycopg.connect(postgres_db.dsn, autocommit=True) as listener:
+        listener.execute(psycopg.sql.SQL("LISTEN {0}").format(psycopg.sql.Identifier(channel)))
+        app.save_new(Note(actor="user:1"))
+        assert list(listener.notifies(timeout=0.3)) == []
+    with pytest.raises(NotImplementedError, match="no NOTIFY"):
+        _recorder(app).subscribe(gt=0)
