@@ -34,6 +34,7 @@ REVOKED_KEY = "API key has been revoked."
 # How long a verified key (or an org's plan) is trusted from memory. Revocation in
 # this process clears it at once; other processes see it within this many seconds.
 CACHE_SECONDS = 2.0
+KEPT_METERS = 10_000  # meters kept as last saved (one per organisation, product and month)
 # Another process may win a meter write; retry so that every accepted call counts.
 METER_RETRIES = 50
 _UNKNOWN = object()  # cached answer for a key id that is not in the store
@@ -110,6 +111,8 @@ class DeveloperApp(FabApplication):
         self.billing = billing
         self._keys = _TtlCache(CACHE_SECONDS)
         self._plans = _TtlCache(CACHE_SECONDS)
+        self._kept_meters: dict[UUID, Meter] = {}
+        self._kept_lock = threading.Lock()
         self._meters: Combiner[tuple[UUID, str, str, str], tuple[str, str], MeterReading] = (
             Combiner(self._count_calls)
         )
@@ -259,11 +262,16 @@ class DeveloperApp(FabApplication):
     ) -> list[MeterReading | BaseException]:
         """Record these calls on one meter in one save; a reading or a refusal for each."""
         meter_id, org_id, product, period = meter_key
+        # The meter as this process last saved it: no read per batch. The combiner runs one
+        # batch per meter at a time, so it is never shared; if another process counted
+        # since, the save conflicts and the meter is read afresh.
+        with self._kept_lock:
+            kept = self._kept_meters.pop(meter_id, None)
         for _ in range(METER_RETRIES):
             plan = self.plan_of(org_id)
-            meter = self.find(meter_id, Meter) or Meter.open(
-                org_id=org_id, product=product, period=period, plan=plan
-            )
+            meter = kept or self.find(meter_id, Meter)
+            kept = None
+            meter = meter or Meter.open(org_id=org_id, product=product, period=period, plan=plan)
             outcomes: list[MeterReading | BaseException] = []
             for key_id, request_id in calls:
                 try:
@@ -278,6 +286,10 @@ class DeveloperApp(FabApplication):
                 self.save(meter)
             except IntegrityError:
                 continue  # another process counted first: reload and decide again
+            with self._kept_lock:  # leaders of other meters run in other threads
+                self._kept_meters[meter_id] = meter  # the newest last: the oldest goes first
+                if len(self._kept_meters) > KEPT_METERS:
+                    del self._kept_meters[next(iter(self._kept_meters))]
             return outcomes
         raise Conflict("the usage meter is too busy; retry the request")
 

@@ -22,24 +22,21 @@ process LISTENs (projections poll or are woken in-process), and a NOTIFY takes
 PostgreSQL's cluster-wide notify lock through the commit's flush, serialising the commits
 of all eleven event stores (~55 us per save measured alone). `subscribe` is refused.
 
-The pool's pre-ping costs a round trip per connection taken. An idle autocommit connection
-is sent nothing unless the server is ending it (shutdown, restart, terminate: an error
-message, then EOF) or reporting a setting, so a connection whose socket has nothing to
-read is handed out as is, and one that has is pinged as the library would.
+The pool's pre-ping is `infra.pg_pool.ping_if_spoken_to` (no round trip for a quiet
+connection).
 """
 
 from __future__ import annotations
 
-import select
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
-from psycopg import Connection
 from psycopg.sql import SQL, Identifier
-from psycopg_pool import ConnectionPool
+
+from infra.pg_pool import ping_if_spoken_to
 
 _OUTAGES = (InterfaceError, OperationalError)
 # Any constant works; it only has to be the same in every fabledger process.
@@ -57,13 +54,6 @@ def _tried(name: str, attempts: int) -> Callable[..., Any]:
         _undecorated(name)
     )
     return decorated
-
-
-def ping_if_spoken_to(conn: Connection[Any]) -> None:
-    """The pool's check: ping only a connection the server wrote to while it sat idle."""
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)  # fileno raises when closed
-    if readable:
-        ConnectionPool.check_connection(conn)
 
 
 class FastFailingPostgresRecorder(PostgresApplicationRecorder):

@@ -11,6 +11,8 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from infra.pg_pool import ping_if_spoken_to
+
 
 class SQLiteViewDatabase:
     """Views in one SQLite file (WAL: readers never block the projection writer)."""
@@ -96,14 +98,15 @@ class PostgresViewDatabase:
 
     def __init__(self, dsn: str, *, max_size: int = 10) -> None:
         # check: a connection that died with a database restart is replaced, not handed out;
-        # timeout: while the database is away a read fails in seconds (503), not 30 s.
+        # timeout: while the database is away a read fails in seconds (503), not 30 s;
+        # autocommit: a read is one round trip (no implicit BEGIN, no ROLLBACK on return).
         self.pool = ConnectionPool(
             dsn,
             min_size=1,
             max_size=max_size,
             open=True,
-            kwargs={"connect_timeout": 5},
-            check=ConnectionPool.check_connection,
+            kwargs={"connect_timeout": 5, "autocommit": True},
+            check=ping_if_spoken_to,
             timeout=2.0,
         )
 
@@ -122,7 +125,8 @@ class PostgresViewDatabase:
 
     @contextmanager
     def reading(self) -> Iterator[_QmarkCursor]:
-        """A cursor on a pooled connection."""
+        """A cursor on a pooled connection, in autocommit mode (each query sees the latest
+        committed state, as on SQLite)."""
         with self.pool.connection() as conn, conn.cursor() as cur:
             yield _QmarkCursor(cur)
 

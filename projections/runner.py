@@ -126,8 +126,9 @@ class ProjectionRunner:
         limit = self.batch_size
         while True:
             with gc_paused() if self.projection.pauses_gc else nullcontext():
+                asked = limit
                 notifications = self.app.recorder.select_notifications(
-                    start=position, limit=limit, inclusive_of_start=False
+                    start=position, limit=asked, inclusive_of_start=False
                 )
                 if len(notifications) == self.batch_size:
                     limit = self.backlog_batch_size
@@ -148,6 +149,10 @@ class ProjectionRunner:
             self._waiters.advanced(position)
             if progress is not None:
                 progress(len(records))
+            if len(notifications) < asked:
+                # The end of the log as of that read: asking again costs a round trip per
+                # batch; a later save wakes the follower (or its poll finds it).
+                return done
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the view and build it again from the first event."""

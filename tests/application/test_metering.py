@@ -100,3 +100,32 @@ def test_concurrent_callers_get_exactly_the_included_units(
     assert outcomes.count("ok") == 100 and outcomes.count("402") == 50
     meter = dev.meter(org_id, ANALYZE, "2026-11")
     assert meter is not None and meter.used == 100
+
+
+def test_two_processes_counting_one_meter_stay_exact_up_to_the_hard_cap(
+    container: Container, org_id: str
+) -> None:
+    """Each process keeps the meter it last saved; when the other one counted since, its
+    save conflicts and it reads the meter afresh: no call is lost or counted twice, and the
+    cap holds across both (on the in-memory store two apps share nothing: skipped there)."""
+    if container.settings.database_url == "memory://":
+        pytest.skip("two in-memory apps do not share a store")
+    dev = container.developer
+    other = type(dev)(env=container.settings.event_store_env("developer"))
+    try:
+        outcomes = []
+        for i in range(110):
+            app = (dev, other)[(i // 3) % 2]  # runs of three calls each, alternating
+            try:
+                app.record_usage(
+                    org_id=org_id, product=ANALYZE, key_id="k", request_id=f"r{i}", now=NOV
+                )
+                outcomes.append("ok")
+            except QuotaExceeded:
+                outcomes.append("402")
+        assert outcomes == ["ok"] * 100 + ["402"] * 10
+        for app in (dev, other):
+            meter = app.meter(org_id, ANALYZE, "2026-11")
+            assert meter is not None and meter.used == 100
+    finally:
+        other.close()
