@@ -56,6 +56,7 @@ import api.middleware
 from api.app import create_app
 from api.deps import ContainerDep
 from api.key_auth import KeyDep
+from api.schemas.developer import QuickInfo
 from api.uploads import read_upload
 from benchmarks.support import (
     Options,
@@ -106,7 +107,10 @@ def add_benchmark_routes(app: FastAPI, org_id: str) -> None:
     """The benchmark-only twins of /api/v1/dfm/quick_info and /api/v1/ping."""
     global _bench_org_id
     _bench_org_id = org_id
-    app.add_api_route(UNMETERED_QUICK_INFO, quick_info_unmetered, methods=["POST"])
+    # The same response model as the metered route: both answers are validated alike.
+    app.add_api_route(
+        UNMETERED_QUICK_INFO, quick_info_unmetered, methods=["POST"], response_model=QuickInfo
+    )
     app.add_api_route(UNAUTHENTICATED_PING, ping_unauthenticated, methods=["GET"])
     # The upload cap streams every metered upload through a counting receive(): give the
     # twin the same middleware work (UPLOAD_PATHS is read at call time).
