@@ -90,7 +90,7 @@ def create_app(
             )
         if owned and settings.projections_in_process:
             app.state.container.start_projections()
-        elif owned:  # the views are folded elsewhere; the payment flows run in every process
+        elif owned:  # the views are folded elsewhere; the flows run here (one process each)
             app.state.container.start_flows()
         try:
             yield

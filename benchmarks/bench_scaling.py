@@ -1,10 +1,12 @@
 """Order placement over HTTP with 1, 2 and 4 API processes on one PostgreSQL, and why.
 
 Three `fabledger serve --workers N` servers (N = 1, 2, 4) run side by side on one
-database, projections off (FABLEDGER_PROJECTIONS_IN_PROCESS=false: in production they
-live in a worker). A fixed pool of client threads, one pre-registered customer each,
-posts checkouts of a 20 mm cube by `session_id` (an upload made once), for a fixed time
-per round; rounds interleave the three servers so drift hits each alike.
+PostgreSQL server, each on a database of its own (each server's flows are then led by one
+of its own processes, infra.leadership), projections off
+(FABLEDGER_PROJECTIONS_IN_PROCESS=false: in production they live in a worker). A fixed
+pool of client threads, one pre-registered customer each, posts checkouts of a 20 mm cube
+by `session_id` (an upload made once), for a fixed time per round; rounds interleave the
+three servers so drift hits each alike.
 
 Where the limit is, measured during the rounds:
 
@@ -116,9 +118,11 @@ class Database:
 
 
 @contextmanager
-def databases(options: Options) -> Iterator[tuple[Database, Database, str]]:
-    """Two fresh databases (the second with synchronous_commit=off) and a description."""
-    names = [f"bench_scaling_{uuid.uuid4().hex[:8]}" for _ in range(2)]
+def databases(options: Options) -> Iterator[tuple[dict[int, Database], Database, str]]:
+    """A fresh database per server (each server's flows are led by one of its own
+    processes), one with synchronous_commit=off, and a description."""
+    names = {n: f"bench_scaling_{n}p_{uuid.uuid4().hex[:8]}" for n in PROCESSES}
+    relaxed = f"bench_scaling_off_{uuid.uuid4().hex[:8]}"
     with ExitStack() as stack:
         if options.pg_dsn:
             admin, postmaster, origin = options.pg_dsn, None, "--pg-dsn"
@@ -131,20 +135,20 @@ def databases(options: Options) -> Iterator[tuple[Database, Database, str]]:
             admin, postmaster = server.dsn("postgres"), server.postmaster()
             origin = "throwaway durable server (fsync=on, synchronous_commit=on)"
         with psycopg.connect(admin, autocommit=True) as conn:
-            for name in names:
+            for name in [*names.values(), relaxed]:
                 conn.execute(f'CREATE DATABASE "{name}"')
-            conn.execute(f'ALTER DATABASE "{names[1]}" SET synchronous_commit = off')
+            conn.execute(f'ALTER DATABASE "{relaxed}" SET synchronous_commit = off')
             facts = PgTarget(admin, origin).facts()
         base = admin.rsplit("/", 1)[0]
         try:
             yield (
-                Database(f"{base}/{names[0]}", postmaster),
-                Database(f"{base}/{names[1]}", postmaster),
+                {n: Database(f"{base}/{name}", postmaster) for n, name in names.items()},
+                Database(f"{base}/{relaxed}", postmaster),
                 "; ".join(f"{k}: {v}" for k, v in facts),
             )
         finally:
             with psycopg.connect(admin, autocommit=True) as conn:
-                for name in names:
+                for name in [*names.values(), relaxed]:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -274,6 +278,7 @@ class Round:
     machine_busy: float
     lock_waiting: float
     active: float
+    worker_shares: list[float]  # each API process's share of the API CPU, largest first
 
     @property
     def rate(self) -> float:
@@ -308,6 +313,7 @@ def place_for(server: Server, customers: list[Customer], seconds: float) -> Roun
     api_pids = server.pids()
     db_pids = process_tree(server.database.postmaster) if server.database.postmaster else []
     before = (cpu_seconds(api_pids), cpu_seconds(db_pids), time.process_time(), machine_busy())
+    each_before = {pid: cpu_seconds([pid]) for pid in api_pids}
     started = time.monotonic()
     threads = [threading.Thread(target=client, args=(c,)) for c in customers]
     with LockSampler(server.database.dsn) as sampler:
@@ -316,6 +322,7 @@ def place_for(server: Server, customers: list[Customer], seconds: float) -> Roun
         for thread in threads:
             thread.join()
     elapsed = time.monotonic() - started
+    each = [cpu_seconds([pid]) - spent for pid, spent in each_before.items()]
     busy, total = machine_busy()
     waiting, active = sampler.averages()
     return Round(
@@ -331,6 +338,7 @@ def place_for(server: Server, customers: list[Customer], seconds: float) -> Roun
         machine_busy=(busy - before[3][0]) / (total - before[3][1]),
         lock_waiting=waiting,
         active=active,
+        worker_shares=sorted((c / max(sum(each), 1e-9) for c in each), reverse=True),
     )
 
 
@@ -352,8 +360,9 @@ def _environment(database: Database, data_dir: Path) -> dict[str, str]:
 def start_server(stack: ExitStack, database: Database, processes: int, tmp: Path) -> Server:
     """`fabledger serve --workers N` on the database (data dir shared: upload sessions)."""
     command = [sys.executable, "-m", "workers.cli"]
-    env = _environment(database, tmp / "data")
-    log = tmp / f"serve-{processes}-{uuid.uuid4().hex[:6]}.log"
+    run = f"{processes}-{uuid.uuid4().hex[:6]}"
+    env = _environment(database, tmp / f"data-{run}")  # upload sessions: shared by workers
+    log = tmp / f"serve-{run}.log"
     client = stack.enter_context(served(command, env, log, "--workers", str(processes)))
     server = Server(processes, client, database)
     server.root = _listening_pid(client.base_url.port or 0)
@@ -373,6 +382,7 @@ def _row(r: Round) -> list[str]:
         f"{r.machine_busy:.0%}",
         f"{r.other_cores:.2f}",
         f"{r.lock_waiting:.1f}/{r.active:.1f}",
+        "/".join(f"{share:.0%}" for share in r.worker_shares if share >= 0.005),
     ]
 
 
@@ -387,6 +397,7 @@ HEADERS = [
     "machine busy",
     "other cores",
     "table-lock-waiting/active backends",
+    "CPU share per API process",
 ]
 
 
@@ -405,18 +416,19 @@ def run(options: Options) -> list[Result]:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fabledger-scale-")))
         section(f"Scaling: placement over HTTP, {CLIENTS} client threads, {seconds:g} s rounds")
         print(facts)
-        servers = {n: start_server(stack, durable, n, tmp) for n in PROCESSES}
-        customers = register(servers[1], CLIENTS)
-        place_for(servers[1], customers, 1.0)  # warm-up: connections, prepared statements
+        servers = {n: start_server(stack, durable[n], n, tmp) for n in PROCESSES}
+        customers = {n: register(servers[n], CLIENTS) for n in PROCESSES}
+        for n in PROCESSES:  # warm-up: connections, prepared statements
+            place_for(servers[n], customers[n], 1.0)
         measured: dict[int, list[Round]] = {n: [] for n in PROCESSES}
         table = []
         for index in range(rounds):
             order = PROCESSES if index % 2 == 0 else tuple(reversed(PROCESSES))
             for n in order:
-                result = place_for(servers[n], customers, seconds)
+                result = place_for(servers[n], customers[n], seconds)
                 measured[n].append(result)
                 table.append([f"{index + 1}", *_row(result)])
-        print_table(["round", *HEADERS], table, align="lrrrrrrrrrr")
+        print_table(["round", *HEADERS], table, align="lrrrrrrrrrrl")
 
         rates = {n: median([r.rate for r in measured[n]]) for n in PROCESSES}
         best = max(PROCESSES, key=lambda n: rates[n])
@@ -425,14 +437,14 @@ def run(options: Options) -> list[Result]:
         place_for(relaxed_server, relaxed_customers, 1.0)
         disk = []
         for index in range(rounds):
-            pair = [(servers[best], customers), (relaxed_server, relaxed_customers)]
+            pair = [(servers[best], customers[best]), (relaxed_server, relaxed_customers)]
             for server, people in pair if index % 2 == 0 else reversed(pair):
                 disk.append((server is relaxed_server, place_for(server, people, seconds)))
         section(f"Disk: {best} API processes, synchronous_commit on vs off")
         print_table(
             ["synchronous_commit", *HEADERS],
             [["off" if off else "on", *_row(r)] for off, r in disk],
-            align="lrrrrrrrrrr",
+            align="lrrrrrrrrrrl",
         )
         sync_on = median([r.rate for off, r in disk if not off])
         sync_off = median([r.rate for off, r in disk if off])

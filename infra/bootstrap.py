@@ -44,6 +44,7 @@ from infra.dfm import TrimeshDfmAnalyzer
 from infra.images import FileImageStore, PillowImageSanitiser, image_gate
 from infra.invoice_pdf import render_invoice
 from infra.kafka.positions import KafkaViewPosition, kafka_positions
+from infra.leadership import AdvisoryLeadership
 from infra.mailer import SettingsMailDrivers
 from infra.mesh import SandboxedMeshAnalyzer, UploadGate
 from infra.model_store import FileCatalogFiles, FileModelStore
@@ -71,7 +72,7 @@ from projections.orders import OrdersProjection
 from projections.payment_flow import PaymentFlow, RefundFlow
 from projections.payments import PaymentsProjection
 from projections.printer_load import PrinterLoadProjection, PrinterLoadView
-from projections.runner import ProjectionRunner
+from projections.runner import Lead, ProjectionRunner
 from projections.slice_flow import SliceFlow
 from projections.slice_jobs import SliceJobsProjection
 from projections.stats import StatsProjection
@@ -119,9 +120,11 @@ class Container:
     inquiries: Inquiries  # the contact form (daily limits) and the staff inbox: support log
     slicing: Slicing  # firm quotes: slice jobs, their view, G-code files, the slicer's queue
     firm_quotes: FirmQuotes  # quotes priced from the slicer's figures once sliced
-    # Process managers (payment_flow, refund_flow): run in every API process, even when
-    # Kafka feeds the views, since their effects are idempotent commands, not rows.
+    # Process managers (payment_flow, refund_flow, slice_flow): run by the API processes,
+    # even when Kafka feeds the views (their effects are idempotent commands, not rows);
+    # on PostgreSQL each by one process at a time (leadership).
     flows: dict[str, ProjectionRunner] = field(default_factory=dict)
+    leadership: AdvisoryLeadership | None = None
     projections: dict[str, ProjectionRunner] = field(default_factory=dict)
     kafka_views: dict[str, KafkaViewPosition] = field(default_factory=dict)
 
@@ -153,10 +156,12 @@ class Container:
         self.start_flows()
 
     def start_flows(self) -> None:
-        """Run the payment, refund and slice flows in this process (every API process runs
-        them: their commands are idempotent, so two processes running one step change
-        nothing), and the slicer when it is to slice here (claims keep jobs apart)."""
-        _follow(list(self.flows.values()))
+        """Run the payment, refund and slice flows in this process, each while this process
+        leads it (on PostgreSQL one API process at a time does: infra.leadership), and the
+        slicer when it is to slice here (claims keep jobs apart)."""
+        if self.settings.uses_postgres and self.leadership is None:
+            self.leadership = AdvisoryLeadership(self.settings.database_url)
+        _follow(list(self.flows.values()), self.leadership)
         if self.settings.slicer_in_process:
             self.slicing.start_in_process()
 
@@ -164,6 +169,8 @@ class Container:
         """Stop followers and close connections."""
         for runner in [*self.flows.values(), *self.projections.values()]:
             runner.stop()
+        if self.leadership is not None:
+            self.leadership.close()
         self.access_log.close()  # a last flush, while the views are still open
         self.dfm.close()  # counts in flight are saved before the stores close
         self.slicing.close()  # after the slice in flight
@@ -177,13 +184,15 @@ class Container:
             close()
 
 
-def _follow(runners: list[ProjectionRunner]) -> None:
-    """Catch each runner up, then let it follow its log, woken by its application's saves."""
+def _follow(runners: list[ProjectionRunner], lead: Lead | None = None) -> None:
+    """Catch each runner up, then let it follow its log, woken by its application's saves
+    (with `lead`: the runners this process leads; the others wait for the lead)."""
     for runner in runners:
-        runner.catch_up()
+        if lead is None or lead.holds(runner.name):
+            runner.catch_up()
         if isinstance(runner.app, FabApplication):
             runner.app.add_listener(_waker(runner))
-        runner.start()
+        runner.start(lead=lead)
 
 
 def _waker(runner: ProjectionRunner) -> Callable[[int], None]:

@@ -10,8 +10,9 @@ Idempotency-Key instead).
 
 Several processes starting together (uvicorn --workers N, a compose deployment) each run
 the library's `CREATE OR REPLACE FUNCTION` / `CREATE TYPE` at start; concurrently,
-PostgreSQL refuses one with "tuple concurrently updated" and that process dies. An
-advisory lock makes them take turns.
+PostgreSQL refuses one with "tuple concurrently updated" or "already exists" and that
+process dies. An advisory lock makes them take turns, for the events' and the snapshots'
+tables alike (`FabPostgresFactory` makes both recorders).
 
 Each save is ONE statement, one round trip: a PL/pgSQL function (created with the tables)
 takes the table lock that keeps notification ids in commit order and inserts the events,
@@ -28,11 +29,17 @@ connection).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
@@ -137,9 +144,34 @@ class FastFailingPostgresRecorder(PostgresApplicationRecorder):
 
     def create_table(self) -> None:
         """The library's create_table, while holding a cluster-wide advisory lock."""
-        with self.datastore.get_connection() as conn:  # autocommit: a session-level lock
-            conn.execute("SELECT pg_advisory_lock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
-            try:
-                super().create_table()  # on other pooled connections
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
+        with schema_lock(self.datastore):
+            super().create_table()
+
+
+class SchemaLockedAggregateRecorder(PostgresAggregateRecorder):
+    """The snapshot stores' recorder, creating its tables one process at a time too."""
+
+    def create_table(self) -> None:
+        """The library's create_table, while holding a cluster-wide advisory lock."""
+        with schema_lock(self.datastore):
+            super().create_table()
+
+
+class FabPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory, making the recorders above."""
+
+    aggregate_recorder_class = SchemaLockedAggregateRecorder
+    application_recorder_class = FastFailingPostgresRecorder
+
+
+@contextmanager
+def schema_lock(datastore: PostgresDatastore) -> Iterator[None]:
+    """Hold the cluster-wide schema lock (session level) while the block creates tables."""
+    # Four API processes starting on a fresh database raced on the snapshot tables' CREATE
+    # TYPE ("already exists") and uvicorn stopped them all.
+    with datastore.get_connection() as conn:  # autocommit: a session-level lock
+        conn.execute("SELECT pg_advisory_lock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
+        try:
+            yield  # the library creates the tables on other pooled connections
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (EVENT_SCHEMA_LOCK_KEY,))

@@ -114,7 +114,7 @@ class Settings(BaseSettings):
             }
         url = urlparse(self.database_url)
         return {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "infra.eventstore:FabPostgresFactory",
             "POSTGRES_DBNAME": url.path.lstrip("/"),
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),
@@ -123,7 +123,6 @@ class Settings(BaseSettings):
             # Also the longest wait for a pooled connection: while the database is away,
             # requests answer 503 within seconds (with infra.eventstore's bounded retries).
             "POSTGRES_CONNECT_TIMEOUT": "2",
-            "APPLICATION_RECORDER_TOPIC": "infra.eventstore:FastFailingPostgresRecorder",
             # Per application (11 per process) the pool keeps POOL_SIZE connections open:
             # 2 made ~25 per API process idle, so 8 processes exhausted max_connections=200.
             "POSTGRES_POOL_SIZE": "1",

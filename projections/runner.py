@@ -19,6 +19,7 @@ POSITIONS_DDL = (
     " name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )
 GATHER_SECONDS = 0.02
+STANDBY_SECONDS = 2.0  # how often a runner that does not lead asks for the lead again
 _META = ("originator_id", "originator_version", "originator_topic")
 _TYPES: dict[str, str] = {}  # topic -> event type: a few dozen topics, split once each
 
@@ -59,6 +60,14 @@ def gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+class Lead(Protocol):
+    """Decides which process runs a runner (infra.leadership); None: this one always."""
+
+    def holds(self, name: str) -> bool:
+        """Whether this process leads `name` now (taking the lead when it is free)."""
+        ...
 
 
 @runtime_checkable
@@ -187,10 +196,14 @@ class ProjectionRunner:
         """Ask the follower thread to look for new events now."""
         self._wake.set()
 
-    def start(self, poll_interval: float = 0.5) -> None:
-        """Follow the log in a background thread (embedded mode)."""
+    def start(self, poll_interval: float = 0.5, lead: Lead | None = None) -> None:
+        """Follow the log in a background thread (embedded mode); with `lead`, only while
+        this process leads the runner's name."""
         self._thread = threading.Thread(
-            target=self._follow, args=(poll_interval,), name=f"projection-{self.name}", daemon=True
+            target=self._follow,
+            args=(poll_interval, lead),
+            name=f"projection-{self.name}",
+            daemon=True,
         )
         self._thread.start()
 
@@ -201,8 +214,11 @@ class ProjectionRunner:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def _follow(self, poll_interval: float) -> None:
+    def _follow(self, poll_interval: float, lead: Lead | None) -> None:
         while not self._stop.is_set():
+            if lead is not None and not lead.holds(self.name):
+                self._stop.wait(STANDBY_SECONDS)
+                continue
             try:
                 self.catch_up()
                 self.error = None

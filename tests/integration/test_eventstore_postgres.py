@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
+from eventsourcing.utils import Environment
 
 from application.base import FabApplication
-from infra.eventstore import FastFailingPostgresRecorder
+from infra.eventstore import EVENT_SCHEMA_LOCK_KEY, FastFailingPostgresRecorder
 from infra.settings import Settings
 from tests.support.postgres import PostgresDatabase
 
@@ -46,7 +48,7 @@ def _recorder(app: NoteApp) -> FastFailingPostgresRecorder:
     return recorder
 
 
-def _stored(version: int = 1, originator: object = None) -> StoredEvent:
+def _stored(version: int = 1, originator: UUID | str | None = None) -> StoredEvent:
     return StoredEvent(
         originator_id=originator or uuid4(),
         originator_version=version,
@@ -115,3 +117,32 @@ def test_saves_send_no_notify_and_subscribing_is_refused(
         assert list(listener.notifies(timeout=0.3)) == []
     with pytest.raises(NotImplementedError, match="no NOTIFY"):
         _recorder(app).subscribe(gt=0)
+
+
+def test_the_snapshot_tables_are_created_under_the_schema_lock(
+    postgres_db: PostgresDatabase, tmp_path: Path
+) -> None:
+    """API processes starting together on a new database take turns creating tables (four
+    raced on the snapshots' CREATE TYPE and uvicorn stopped them all): while another
+    session holds the schema lock, creating a snapshot store waits; it finishes once the
+    lock is let go."""
+    env = Settings(data_dir=tmp_path, database_url=postgres_db.dsn).event_store_env("developer")
+    factory = InfrastructureFactory.construct(Environment("developer", env))
+    created: list[object] = []
+    try:
+        with psycopg.connect(postgres_db.dsn, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
+            starting = threading.Thread(
+                target=lambda: created.append(factory.aggregate_recorder(purpose="snapshots"))
+            )
+            starting.start()
+            starting.join(timeout=1.0)
+            assert starting.is_alive() and created == []  # waiting for its turn
+            other.execute("SELECT pg_advisory_unlock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
+            starting.join(timeout=30)
+        assert len(created) == 1
+        with psycopg.connect(postgres_db.dsn) as conn:
+            tables = {row[0] for row in conn.execute("SELECT tablename FROM pg_tables")}
+        assert "developer_snapshots" in tables
+    finally:
+        factory.close()
