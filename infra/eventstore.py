@@ -41,6 +41,7 @@ from eventsourcing.postgres import (
     PostgresFactory,
 )
 from eventsourcing.utils import retry
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from infra.pg_pool import ping_if_spoken_to
@@ -134,9 +135,10 @@ class FastFailingPostgresRecorder(PostgresApplicationRecorder):
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
             )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+        # Tuples, not the pool's dict rows: making dict rows cost ~20 us per save.
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self._insert_statement, params, prepare=True)
-            return [row["notification_id"] for row in curs.fetchall()]
+            return [row[0] for row in curs.fetchall()]
 
     def subscribe(self, *args: Any, **kwargs: Any) -> NoReturn:
         """Refused: saves send no NOTIFY (module docstring), a subscriber would never wake."""
