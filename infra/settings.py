@@ -108,7 +108,7 @@ class Settings(BaseSettings):
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         if not self.uses_postgres:
             return {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": "infra.sqlite_store:FabSQLiteFactory",
                 "SQLITE_DBNAME": str(self.data_dir / f"{app_name}.db"),
                 "SQLITE_LOCK_TIMEOUT": "10",
             }
