@@ -9,26 +9,13 @@ from uuid import UUID, uuid4
 
 import psycopg
 import pytest
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import InfrastructureFactory, IntegrityError, StoredEvent
 from eventsourcing.utils import Environment
 
-from application.base import FabApplication
 from infra.eventstore import EVENT_SCHEMA_LOCK_KEY, FastFailingPostgresRecorder
 from infra.settings import Settings
+from tests.support.notes import Note, NoteApp
 from tests.support.postgres import PostgresDatabase
-
-
-class Note(Aggregate):
-    """A one-event stream."""
-
-    @event("Written")
-    def __init__(self, actor: str) -> None:
-        self.actor = actor
-
-
-class NoteApp(FabApplication):
-    """Notes on their own table."""
 
 
 @pytest.fixture

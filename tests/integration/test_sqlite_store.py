@@ -8,30 +8,12 @@ import time
 from pathlib import Path
 
 import pytest
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
 
-from application.base import FabApplication
 from domain.errors import Conflict
 from infra.settings import Settings
 from infra.sqlite_store import WriterSQLiteRecorder
-
-
-class Note(Aggregate):
-    """A stream of notes."""
-
-    @event("Written")
-    def __init__(self, actor: str) -> None:
-        self.actor = actor
-
-    @event("Amended")
-    def amend(self, actor: str) -> None:
-        """One more event."""
-        self.actor = actor
-
-
-class NoteApp(FabApplication):
-    """Notes on their own SQLite file."""
+from tests.support.notes import Note, NoteApp
 
 
 def _app(tmp_path: Path) -> NoteApp:
