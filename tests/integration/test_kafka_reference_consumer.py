@@ -30,7 +30,7 @@ from infra.kafka.codec import encode_event, encode_watermark
 from infra.kafka.config import ensure_topic, new_producer
 from infra.kafka.relay import PublishFailed, Relay
 from infra.views_db import SQLiteViewDatabase
-from tests.support.kafka import TansuBroker
+from tests.support.kafka import TansuBroker, WrappedProducer
 from tests.support.order_stream import write_orders
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,14 +111,12 @@ def test_records_written_before_kind_existed_are_read_by_their_headers() -> None
     assert consumer.partitions["t:0"].watermark == 5
 
 
-class LosesOneRecord:
+class LosesOneRecord(WrappedProducer):
     """A producer whose first batch loses one record (its successors get through)."""
 
     def __init__(self, inner: Any, lose_at: int) -> None:
-        self.inner, self.lose_at, self.sent = inner, lose_at, 0
-
-    def partitions_for(self, topic: str) -> set[int]:
-        return set(self.inner.partitions_for(topic))
+        super().__init__(inner)
+        self.lose_at, self.sent = lose_at, 0
 
     def send(
         self,
@@ -131,10 +129,7 @@ class LosesOneRecord:
         self.sent += 1
         if self.sent == self.lose_at:
             return Lost()
-        return self.inner.send(topic, value=value, key=key, headers=headers, partition=partition)
-
-    def flush(self, timeout: float | None = None) -> None:
-        self.inner.flush(timeout=timeout)
+        return super().send(topic, value=value, key=key, headers=headers, partition=partition)
 
 
 class Lost:

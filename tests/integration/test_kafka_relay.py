@@ -27,7 +27,7 @@ from infra.kafka.codec import header
 from infra.kafka.config import close_producer, ensure_topic, new_producer, topic_for
 from infra.kafka.relay import MIRROR_SUFFIX, Abandoned, PublishFailed, Relay
 from infra.views_db import SQLiteViewDatabase
-from tests.support.kafka import TansuBroker, read_topic
+from tests.support.kafka import TansuBroker, WrappedProducer, read_topic
 from tests.support.order_stream import write_orders
 
 PARTITIONS = 6
@@ -106,29 +106,6 @@ def test_every_order_event_is_published_once_in_per_order_order(
     assert all(header(r.headers, "record-kind") == "watermark" for r in marks)
     assert all(header(r.headers, "record-kind") == "event" for r in events)
     producer.close()
-
-
-class WrappedProducer:
-    """A real producer behind the relay's Producer protocol, for fakes to override."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-
-    def partitions_for(self, topic: str) -> set[int]:
-        return set(self.inner.partitions_for(topic))
-
-    def send(
-        self,
-        topic: str,
-        value: bytes | None = None,
-        key: bytes | None = None,
-        headers: list[tuple[str, bytes]] | None = None,
-        partition: int | None = None,
-    ) -> Any:
-        return self.inner.send(topic, value=value, key=key, headers=headers, partition=partition)
-
-    def flush(self, timeout: float | None = None) -> None:
-        self.inner.flush(timeout=timeout)
 
 
 class DyingProducer(WrappedProducer):

@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -219,3 +220,26 @@ def up_to(record: ConsumerRecord) -> int:
     if header(record.headers, EVENT_TYPE_HEADER) == WATERMARK:  # written before record-kind
         return int(header(record.headers, POSITION_HEADER) or 0)
     return 0
+
+
+class WrappedProducer:
+    """A real producer behind the relay's Producer protocol, for fakes to override."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def partitions_for(self, topic: str) -> set[int]:
+        return set(self.inner.partitions_for(topic))
+
+    def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+    ) -> Any:
+        return self.inner.send(topic, value=value, key=key, headers=headers, partition=partition)
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.inner.flush(timeout=timeout)
