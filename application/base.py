@@ -89,6 +89,22 @@ class FabApplication(Application[UUID]):
         self.notify(processing_event.events)  # deprecated hook; as Application.save calls it
         return recordings
 
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """Snapshot each aggregate whose save crossed its interval, as saved (newest version)."""
+        # The library reads the aggregate back and replays it up to the interval's version:
+        # ~37 ms per 500-event meter, 75 us per metered call. The object just saved holds
+        # that state already (its events collected, its version the last one written).
+        if not (self.snapshots and self.snapshotting_intervals):
+            return
+        for aggregate_id, aggregate in processing_event.aggregates.items():
+            interval = self.snapshotting_intervals.get(type(aggregate))
+            if interval is not None and any(
+                event.originator_id == aggregate_id and event.originator_version % interval == 0
+                for event in processing_event.events
+            ):
+                snapshot_class = getattr(type(aggregate), "Snapshot", self.snapshot_class)
+                self.snapshots.put([snapshot_class.take(aggregate)])
+
     def _record_grouped(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         """Application._record, written through the committer (encoded in this thread)."""
         assert self.committer is not None

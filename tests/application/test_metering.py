@@ -12,7 +12,8 @@ import pytest
 
 from domain.api_key_format import parse_key, parse_pair
 from domain.errors import Conflict, QuotaExceeded, Unauthorized
-from domain.plans import ANALYZE, QUICK_INFO
+from domain.meters import Meter
+from domain.plans import ANALYZE, PLANS, QUICK_INFO
 from infra.bootstrap import Container
 
 NOV = datetime(2026, 11, 21, tzinfo=UTC)
@@ -100,6 +101,28 @@ def test_concurrent_callers_get_exactly_the_included_units(
     assert outcomes.count("ok") == 100 and outcomes.count("402") == 50
     meter = dev.meter(org_id, ANALYZE, "2026-11")
     assert meter is not None and meter.used == 100
+
+
+def test_a_meter_is_snapshotted_as_saved_by_the_save_that_crosses_its_interval(
+    container: Container, org_id: str
+) -> None:
+    """Every 500 events a meter is snapshotted from the object just saved, not read back and
+    replayed: a batch of calls that crosses version 500 snapshots the version it saved, with
+    the state a replay of the log gives; a load reads it and the calls after it."""
+    dev = container.developer
+    plan = PLANS["free"]
+    meter = Meter.open(org_id=org_id, product=QUICK_INFO, period="2026-11", plan=plan)
+    for batch in range(75):  # the opening event, then 75 saves of 7 calls: versions 2..526
+        for i in range(7):
+            meter.record(key_id="k", request_id=f"{batch}-{i}", plan=plan)
+        dev.save(meter)
+    assert dev.snapshots is not None
+    snapshots = list(dev.snapshots.get(meter.id))
+    assert [s.originator_version for s in snapshots] == [505]  # the save of versions 499..505
+    replayed = dev.repository.get(meter.id, version=505)
+    assert snapshots[0].state == Meter.Snapshot.take(replayed).state
+    assert snapshots[0].state["used"] == 504
+    assert dev.repository.get(meter.id).used == 525
 
 
 def test_two_processes_counting_one_meter_stay_exact_up_to_the_hard_cap(
