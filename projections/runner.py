@@ -18,7 +18,10 @@ POSITIONS_DDL = (
     "CREATE TABLE IF NOT EXISTS projection_positions ("
     " name TEXT PRIMARY KEY, position BIGINT NOT NULL)"
 )
-GATHER_SECONDS = 0.02
+# How long a follower lets new events gather after a batch (unless a reader is waiting):
+# one transaction per batch, not one per saved command. 0.05 s at ~300 metered calls/s:
+# batches of ~15, ~35 us per usage event to fold instead of ~64 at 0.02 s (~6 per batch).
+GATHER_SECONDS = 0.05
 STANDBY_SECONDS = 2.0  # how often a runner that does not lead asks for the lead again
 _META = ("originator_id", "originator_version", "originator_topic")
 _TYPES: dict[str, str] = {}  # topic -> event type: a few dozen topics, split once each
@@ -104,11 +107,12 @@ class ProjectionRunner:
         # 30k: another 1.15x; 30k order events decoded hold ~55 MB).
         self.backlog_batch_size = backlog_batch_size
         self._wake = threading.Event()
+        self._hurry = threading.Event()  # a reader waits for a position: no gathering
         self._stop = threading.Event()
         self._catching_up = threading.Lock()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
-        self._waiters = PositionWaiters(self.position, nudge=self.wake)
+        self._waiters = PositionWaiters(self.position, nudge=self.hurry)
         self._head = LogHead(app.recorder.max_notification_id)
         with db.schema_change() as cur:
             cur.execute(POSITIONS_DDL)
@@ -193,7 +197,12 @@ class ProjectionRunner:
         return await self._head.includes(position)
 
     def wake(self) -> None:
-        """Ask the follower thread to look for new events now."""
+        """Ask the follower thread to look for new events (after its gathering pause)."""
+        self._wake.set()
+
+    def hurry(self) -> None:
+        """Ask the follower thread to fold new events now: a reader is waiting for them."""
+        self._hurry.set()
         self._wake.set()
 
     def start(self, poll_interval: float = 0.5, lead: Lead | None = None) -> None:
@@ -210,7 +219,7 @@ class ProjectionRunner:
     def stop(self) -> None:
         """Stop following and wait for the thread to finish its batch."""
         self._stop.set()
-        self._wake.set()
+        self.hurry()
         if self._thread is not None:
             self._thread.join(timeout=10)
 
@@ -219,14 +228,15 @@ class ProjectionRunner:
             if lead is not None and not lead.holds(self.name):
                 self._stop.wait(STANDBY_SECONDS)
                 continue
+            # Cleared before the batch: a reader that asks from now on waits for a position
+            # already in the log, which this batch or the next (not gathered) folds.
+            self._hurry.clear()
             try:
                 self.catch_up()
                 self.error = None
             except Exception as error:  # keep following: the database may come back
                 self.error = error
-            # Under load, let events gather for a moment: one transaction per batch,
-            # not one per saved command (costs a read-your-writes wait at most this).
-            self._stop.wait(GATHER_SECONDS)
+            self._hurry.wait(GATHER_SECONDS)
             self._wake.wait(poll_interval)
             self._wake.clear()
 

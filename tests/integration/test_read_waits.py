@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from infra.kafka.positions import OFFSETS_DDL, KafkaViewPosition
 from infra.views_db import SQLiteViewDatabase
+import projections.runner as runner_module
 from projections.orders import OrdersProjection
 from projections.runner import ProjectionRunner
 from tests.support.http import (
@@ -167,6 +168,30 @@ def test_a_wait_for_a_written_position_is_answered_when_the_view_folds_it(
         assert response.status_code == 200, response.text
         assert [o["id"] for o in response.json()["orders"]] == [order["id"]]
         assert 0.5 <= seconds < 2.5, seconds
+
+
+def test_a_waiting_reader_cuts_the_followers_gathering_pause_short(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a batch the follower lets new events gather (fewer, larger transactions); a
+    read waiting for a position does not wait for that pause: it is folded at once."""
+    monkeypatch.setattr(runner_module, "GATHER_SECONDS", 5.0)
+    with running_app(app_settings(tmp_path, database_url=database_url)) as client:
+        customer = register(client, "hurried")
+        first = place_order(client, customer)
+        mine = {**customer.auth, **after(first["position"])}
+        assert client.get("/api/user/orders", headers=mine).status_code == 200
+        second = place_order(client, customer)  # the follower is in its 5 s pause now
+        plain = client.get("/api/user/orders", headers=customer.auth).json()["orders"]
+        assert [o["id"] for o in plain] == [first["id"]]  # not folded yet: gathering
+        response, seconds = _timed(
+            lambda: client.get(
+                "/api/user/orders", headers={**customer.auth, **after(second["position"])}
+            )
+        )
+    assert response.status_code == 200, response.text
+    assert {o["id"] for o in response.json()["orders"]} == {first["id"], second["id"]}
+    assert seconds < BEFORE_THE_WAIT, seconds
 
 
 def test_a_wait_for_a_position_never_folded_is_503_after_the_configured_wait(
