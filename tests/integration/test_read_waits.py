@@ -24,10 +24,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import projections.runner as runner_module
 from api.app import create_app
 from infra.kafka.positions import OFFSETS_DDL, KafkaViewPosition
 from infra.views_db import SQLiteViewDatabase
-import projections.runner as runner_module
 from projections.orders import OrdersProjection
 from projections.runner import ProjectionRunner
 from tests.support.http import (
