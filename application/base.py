@@ -103,6 +103,7 @@ class FabApplication(Application[UUID]):
                 for event in processing_event.events
             ):
                 snapshot_class = getattr(type(aggregate), "Snapshot", self.snapshot_class)
+                assert snapshot_class is not None  # every Aggregate has its nested Snapshot
                 self.snapshots.put([snapshot_class.take(aggregate)])
 
     def _record_grouped(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
