@@ -14,6 +14,7 @@ served at once.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -50,6 +51,7 @@ class Combiner(Generic[K, T, R]):
         self._lock = threading.Lock()
         self._served = threading.Condition(self._lock)
         self._lines: dict[K, _Line[T, R]] = {}
+        self.sizes: Counter[int] = Counter()  # items per batch served (benchmarks read it)
 
     def submit(self, key: K, item: T) -> R:
         """Serve one item (alone or with the others waiting for its key); its result."""
@@ -72,6 +74,7 @@ class Combiner(Generic[K, T, R]):
     def _lead(self, key: K, line: _Line[T, R]) -> None:
         """Serve everything waiting for the key, outside the lock; wake the callers."""
         batch, line.waiting, line.leading = line.waiting, [], True
+        self.sizes[len(batch)] += 1
         interrupted: BaseException | None = None
         self._lock.release()
         try:

@@ -6,6 +6,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -292,6 +293,10 @@ class DeveloperApp(FabApplication):
                     del self._kept_meters[next(iter(self._kept_meters))]
             return outcomes
         raise Conflict("the usage meter is too busy; retry the request")
+
+    def meter_batch_sizes(self) -> Counter[int]:
+        """Calls per meter save so far in this process (how much combining happened)."""
+        return Counter(self._meters.sizes)
 
     def meter(self, org_id: str, product: str, period: str) -> Meter | None:
         """The meter of one product and period, if any call was made."""

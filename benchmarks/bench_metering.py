@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -78,6 +79,7 @@ UNMETERED_QUICK_INFO = "/api/v1/bench/quick_info_unmetered"
 METERED_QUICK_INFO = "/api/v1/dfm/quick_info"
 UNAUTHENTICATED_PING = "/api/v1/bench/ping_unauthenticated"
 AUTHENTICATED_PING = "/api/v1/ping"
+METER_BATCHES = "/api/v1/bench/meter_batches"
 CONCURRENCY = 4
 GOAL_LATENCY = 1.1  # metered / unmetered p50 latency on the 10k-face model, at most
 GOAL_THROUGHPUT = 0.9  # metered / unmetered throughput at CONCURRENCY connections, at least
@@ -98,6 +100,11 @@ async def quick_info_unmetered(
     return await run_in_threadpool(container.dfm.analyzer.quick_info, data, filename)
 
 
+def meter_batches(container: ContainerDep) -> dict[str, int]:
+    """Calls per meter save so far (application.combining), for the benchmark's report."""
+    return {str(size): count for size, count in container.developer.meter_batch_sizes().items()}
+
+
 def ping_unauthenticated() -> dict[str, Any]:
     """/api/v1/ping's body (a sync handler, like it) without the key dependency."""
     return {"ok": True, "org_id": _bench_org_id}
@@ -112,6 +119,7 @@ def add_benchmark_routes(app: FastAPI, org_id: str) -> None:
         UNMETERED_QUICK_INFO, quick_info_unmetered, methods=["POST"], response_model=QuickInfo
     )
     app.add_api_route(UNAUTHENTICATED_PING, ping_unauthenticated, methods=["GET"])
+    app.add_api_route(METER_BATCHES, meter_batches, methods=["GET"])
     # The upload cap streams every metered upload through a counting receive(): give the
     # twin the same middleware work (UPLOAD_PATHS is read at call time).
     api.middleware.UPLOAD_PATHS = (*api.middleware.UPLOAD_PATHS, UNMETERED_QUICK_INFO)
@@ -391,10 +399,14 @@ def bench_backend(backend: str, workdir: Path, database_url: str, quick: bool) -
                 "unmetered twin (same handler)",
                 upload(UNMETERED_QUICK_INFO, server.single, "model.stl", data),
             )
+            batches_before = _meter_batches(server)
             compare(server.base_url, [metered, unmetered], rounds, n)
+            batches = _meter_batches(server) - batches_before
             section(f"metering, {backend}: quick_info of a {label}, {len(data):,} bytes")
             print(f"{rounds} alternating rounds x {n} sequential + {n} over {CONCURRENCY} conns")
             print_tallies([metered, unmetered])
+            sizes = " ".join(f"{size}x{count}" for size, count in sorted(batches.items()))
+            print(f"calls per meter save (combined; 1 and {CONCURRENCY} conns together): {sizes}")
             latency = metered.p50_ms / unmetered.p50_ms
             latency_paired = paired(metered.round_p50, unmetered.round_p50)
             throughput = paired(metered.round_concurrent_rate, unmetered.round_concurrent_rate)
@@ -438,6 +450,12 @@ def bench_backend(backend: str, workdir: Path, database_url: str, quick: bool) -
         counted = _metered_calls(server) - usage_before
         print(f"\nmetered calls recorded by the meter during the run: {counted:,}")
     return results
+
+
+def _meter_batches(server: BenchServer) -> Counter[int]:
+    """How many meter saves so far counted 1, 2, ... calls."""
+    answer = httpx.get(server.base_url + METER_BATCHES, timeout=60).json()
+    return Counter({int(size): count for size, count in answer.items()})
 
 
 def _metered_calls(server: BenchServer) -> int:
