@@ -64,7 +64,18 @@ def _tried(name: str, attempts: int) -> Callable[..., Any]:
     return decorated
 
 
-class FastFailingPostgresRecorder(PostgresApplicationRecorder):
+class _SchemaLocked:
+    """Creates the recorder's tables while holding the cluster-wide schema lock."""
+
+    datastore: PostgresDatastore
+
+    def create_table(self) -> None:
+        """The library's create_table, one process at a time."""
+        with schema_lock(self.datastore):
+            super().create_table()  # type: ignore[misc]
+
+
+class FastFailingPostgresRecorder(_SchemaLocked, PostgresApplicationRecorder):
     """The application recorder with bounded retries (see the module docstring)."""
 
     select_events = _tried("select_events", 2)
@@ -144,19 +155,9 @@ class FastFailingPostgresRecorder(PostgresApplicationRecorder):
         """Refused: saves send no NOTIFY (module docstring), a subscriber would never wake."""
         raise NotImplementedError("fabledger's event stores send no NOTIFY; poll instead")
 
-    def create_table(self) -> None:
-        """The library's create_table, while holding a cluster-wide advisory lock."""
-        with schema_lock(self.datastore):
-            super().create_table()
 
-
-class SchemaLockedAggregateRecorder(PostgresAggregateRecorder):
+class SchemaLockedAggregateRecorder(_SchemaLocked, PostgresAggregateRecorder):
     """The snapshot stores' recorder, creating its tables one process at a time too."""
-
-    def create_table(self) -> None:
-        """The library's create_table, while holding a cluster-wide advisory lock."""
-        with schema_lock(self.datastore):
-            super().create_table()
 
 
 class FabPostgresFactory(PostgresFactory):
