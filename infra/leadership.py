@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import zlib
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -62,6 +63,10 @@ class AdvisoryLeadership:
     def close(self) -> None:
         """Give up every lead (other processes take over at their next try)."""
         with self._lock:
+            if self._conn is not None and self._held:
+                # Released now: a closed socket frees them only once the server notices.
+                with suppress(psycopg.Error):
+                    self._conn.execute("SELECT pg_advisory_unlock_all()")
             self._drop()
 
     def _connection(self) -> psycopg.Connection[Any]:
