@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import NoReturn
 
 import pytest
 
+from tests.support.app_lifetime import forget_endpoints
 from tests.support.kafka import TansuBroker, find_tansu
 from tests.support.postgres import PostgresDatabase, PostgresServer, find_pg_bindir
 
@@ -84,6 +85,17 @@ def kafka_broker() -> Iterator[TansuBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, None, None]:
+    """After every fixture a test closed (a module's app with its last test): let the apps go."""
+    try:
+        return (yield)
+    finally:
+        forget_endpoints()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
