@@ -14,6 +14,7 @@ Without the PostgreSQL binaries (or the broker) those tests skip, unless
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Generator, Iterator
@@ -85,6 +86,17 @@ def kafka_broker() -> Iterator[TansuBroker]:
         yield broker
     finally:
         broker.stop()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Keep what importing the suite built out of every later full collection.
+
+    ~400k objects (the libraries, the collected tests) live as long as the process;
+    frozen, they are never traversed again: the longest collection pause in the slowest
+    modules went from 0.46 s to 0.25 s (the "answered at once" timings allow 0.4 s).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -44,8 +44,9 @@ from tests.support.served import free_port
 
 FAR = 10**12  # a position no write has produced
 AT_ONCE = 1.0  # seconds: "refused at once" (the configured wait is 5 s)
-# A refusal that did not wait at all, on a loaded machine: the full suite on 2 cores saw a
-# 2.6 s stall of the test process (not of the wait: a wait would be the whole 5 s and a 503).
+# A refusal that did not wait at all, with room for a pause of the test process (a wait
+# would be the whole 5 s and a 503). The 2.6-4.3 s pauses once seen here were full garbage
+# collections over every app the suite had built (see tests/support/app_lifetime.py).
 BEFORE_THE_WAIT = 4.0
 
 
