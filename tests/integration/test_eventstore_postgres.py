@@ -77,10 +77,26 @@ def test_a_version_taken_twice_is_refused_whole(app: NoteApp) -> None:
 
 
 def test_a_connection_the_server_ended_is_replaced_before_a_write(
-    app: NoteApp, postgres_db: PostgresDatabase
+    postgres_db: PostgresDatabase, tmp_path: Path
 ) -> None:
     """The pool's check skips the ping on a quiet connection but sees one the server has
-    terminated (restart, pg_terminate_backend): the save goes through on a new one."""
+    terminated (restart, pg_terminate_backend): the save goes through on a new one.
+
+    The pool waits a fixed ~1 s after a connection fails its check before taking the next;
+    a 5 s wait for a connection (production: 2 s) keeps a loaded machine's slow reconnect
+    from failing the save that the check made possible.
+    """
+    env = Settings(data_dir=tmp_path, database_url=postgres_db.dsn).event_store_env("notes")
+    app = NoteApp(env={**env, "POSTGRES_CONNECT_TIMEOUT": "5"})
+    try:
+        _save_after_the_server_ended_the_connection(app, postgres_db)
+    finally:
+        app.close()
+
+
+def _save_after_the_server_ended_the_connection(
+    app: NoteApp, postgres_db: PostgresDatabase
+) -> None:
     app.save_new(Note(actor="user:1"))  # the pool holds an open, used connection
     with psycopg.connect(postgres_db.dsn, autocommit=True) as admin:
         ended = admin.execute(
