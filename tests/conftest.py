@@ -93,7 +93,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     ~400k objects (the libraries, the collected tests) live as long as the process;
     frozen, they are never traversed again: the longest collection pause in the slowest
-    modules went from 0.46 s to 0.25 s (the "answered at once" timings allow 0.4 s).
+    modules went from 0.46 s to 0.25 s (a pause that "answered at once" timings must allow).
     """
     gc.collect()
     gc.freeze()
