@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -18,15 +19,22 @@ from tests.support.notes import Note, NoteApp
 from tests.support.postgres import PostgresDatabase
 
 
-@pytest.fixture
-def app(postgres_db: PostgresDatabase, tmp_path: Path) -> Iterator[NoteApp]:
+@contextmanager
+def _note_app(postgres_db: PostgresDatabase, tmp_path: Path, **env: str) -> Iterator[NoteApp]:
     """The app as production configures it on PostgreSQL (pre-ping on, group commit on)."""
     settings = Settings(data_dir=tmp_path, database_url=postgres_db.dsn)
-    built = NoteApp(env=settings.event_store_env("notes"))
+    built = NoteApp(env={**settings.event_store_env("notes"), **env})
     try:
         yield built
     finally:
         built.close()
+
+
+@pytest.fixture
+def app(postgres_db: PostgresDatabase, tmp_path: Path) -> Iterator[NoteApp]:
+    """The app as production configures it (see _note_app)."""
+    with _note_app(postgres_db, tmp_path) as built:
+        yield built
 
 
 def _recorder(app: NoteApp) -> FastFailingPostgresRecorder:
@@ -86,12 +94,8 @@ def test_a_connection_the_server_ended_is_replaced_before_a_write(
     a 5 s wait for a connection (production: 2 s) keeps a loaded machine's slow reconnect
     from failing the save that the check made possible.
     """
-    env = Settings(data_dir=tmp_path, database_url=postgres_db.dsn).event_store_env("notes")
-    app = NoteApp(env={**env, "POSTGRES_CONNECT_TIMEOUT": "5"})
-    try:
+    with _note_app(postgres_db, tmp_path, POSTGRES_CONNECT_TIMEOUT="5") as app:
         _save_after_the_server_ended_the_connection(app, postgres_db)
-    finally:
-        app.close()
 
 
 def _save_after_the_server_ended_the_connection(
