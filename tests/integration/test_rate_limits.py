@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,22 @@ QUOTE = {"material": "PLA", "dim_x_mm": 20, "dim_y_mm": 20, "dim_z_mm": 20, "vol
 ITEM = re.compile(r'"(?P<name>[a-z_]+)"((?:;[a-z]+=\d+)*)')
 
 
+def steady_clock() -> Callable[[], float]:
+    """The counters' clock for a story: real time, but starting a minute into a day.
+
+    Windows are fixed and aligned to the epoch; on the wall clock a story that ran across
+    a quarter hour saw its counts start over (a 429, then a 200 a second later). Every
+    window these stories use divides a day, so none ends within a story's seconds.
+    """
+    start, base = time.monotonic(), 86_400.0 * 20_000 + 60
+    return lambda: base + (time.monotonic() - start)
+
+
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """The app with the seed's limits on (the other HTTP tests run with them off)."""
     with running_app(app_settings(tmp_path, rate_limits_enabled=True)) as running:
+        running.app.state.container.rate_counters.clock = steady_clock()  # type: ignore[attr-defined]
         yield running
 
 
@@ -268,6 +280,7 @@ def test_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> None:
     settings = app_settings(tmp_path, rate_limits_enabled=True, trusted_proxies="10.0.0.0/8")
     app = create_app(settings)
     with TestClient(app, client=("10.0.0.5", 4000)) as proxy:
+        app.state.container.rate_counters.clock = steady_clock()
         tune(proxy, staff(proxy, "admin", "boss"), general_max=2)
         behind = TestClient(app, client=("10.0.0.5", 4001))  # the lifespan is the proxy's
 
