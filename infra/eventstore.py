@@ -24,7 +24,7 @@ PostgreSQL's cluster-wide notify lock through the commit's flush, serialising th
 of all eleven event stores (~55 us per save measured alone). `subscribe` is refused.
 
 The pool's pre-ping is `infra.pg_pool.ping_if_spoken_to` (no round trip for a quiet
-connection).
+connection; one found dead has the whole pool checked).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from eventsourcing.utils import retry
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from infra.pg_pool import ping_if_spoken_to
+from infra.pg_pool import check_spoken_to
 
 _OUTAGES = (InterfaceError, OperationalError)
 # Any constant works; it only has to be the same in every fabledger process.
@@ -84,8 +84,8 @@ class FastFailingPostgresRecorder(_SchemaLocked, PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
-        if datastore.pre_ping:  # psycopg_pool takes `check` only when built: set it after
-            datastore.pool._check = ping_if_spoken_to
+        if datastore.pre_ping:  # the library built the pool with its own check: replace it
+            check_spoken_to(datastore.pool)
         function = f"fab_insert_{self.events_table_name}"
         self.check_identifier_length(function)
         schema, table = Identifier(datastore.schema), Identifier(self.events_table_name)

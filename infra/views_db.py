@@ -11,7 +11,7 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
-from infra.pg_pool import ping_if_spoken_to
+from infra.pg_pool import check_spoken_to
 
 
 class SQLiteViewDatabase:
@@ -106,9 +106,9 @@ class PostgresViewDatabase:
             max_size=max_size,
             open=True,
             kwargs={"connect_timeout": 5, "autocommit": True},
-            check=ping_if_spoken_to,
             timeout=2.0,
         )
+        check_spoken_to(self.pool)
 
     @contextmanager
     def transaction(self) -> Iterator[_QmarkCursor]:
