@@ -129,7 +129,7 @@ def _leave_idle(pool: ConnectionPool[Any], count: int) -> None:
     assert pool.get_stats()["pool_available"] >= count
 
 
-def test_idle_connections_that_died_together_cost_one_pause(
+def test_idle_connections_that_died_together_are_replaced_at_once(
     postgres_db: PostgresDatabase, tmp_path: Path
 ) -> None:
     """A restart ends every idle connection at once: the first found dead has the whole
