@@ -97,17 +97,11 @@ def test_a_connection_the_server_ended_is_replaced_before_a_write(
     from failing the save that the check made possible.
     """
     with _note_app(postgres_db, tmp_path, POSTGRES_CONNECT_TIMEOUT="5") as app:
-        _save_after_the_server_ended_the_connection(app, postgres_db)
-
-
-def _save_after_the_server_ended_the_connection(
-    app: NoteApp, postgres_db: PostgresDatabase
-) -> None:
-    app.save_new(Note(actor="user:1"))  # the pool holds an open, used connection
-    assert _end_every_connection(postgres_db) >= 1
-    for _ in range(3):
-        app.save_new(Note(actor="user:1"))
-    assert _recorder(app).max_notification_id() == 4
+        app.save_new(Note(actor="user:1"))  # the pool holds an open, used connection
+        assert _end_every_connection(postgres_db) >= 1
+        for _ in range(3):
+            app.save_new(Note(actor="user:1"))
+        assert _recorder(app).max_notification_id() == 4
 
 
 def _end_every_connection(postgres_db: PostgresDatabase) -> int:
